@@ -1,0 +1,59 @@
+"""Stream a talking AI avatar to browsers over WebRTC, and bring the user's voice back.
+
+Push rendered frames and synthesized speech into ``system.bridge``; listen
+for the users' microphones on its "incoming-audio" event.
+"""
+
+from __future__ import annotations
+
+from .bridge import MediaBridge
+from .config import IceServer, MediaConfig, StreamingSystemConfig, WebRTCConfig
+from .errors import (
+    AudioQueueFullError,
+    AvatarStreamingError,
+    CallerError,
+    ChunkError,
+    ConfigError,
+    FrameError,
+    NegotiationError,
+    ProtocolError,
+    RemoteError,
+)
+from .rtc.peer import Peer
+from .signaling.server import SignalingServer
+from .system import StreamingSystem, create_streaming_system
+from .types import (
+    AnswerEvent,
+    AudioChunk,
+    IceCandidateEvent,
+    OfferEvent,
+    PeerDisconnectedEvent,
+    VideoFrame,
+)
+
+__all__ = [
+    "AnswerEvent",
+    "AudioChunk",
+    "AudioQueueFullError",
+    "AvatarStreamingError",
+    "CallerError",
+    "ChunkError",
+    "ConfigError",
+    "FrameError",
+    "IceCandidateEvent",
+    "IceServer",
+    "MediaBridge",
+    "MediaConfig",
+    "NegotiationError",
+    "OfferEvent",
+    "Peer",
+    "PeerDisconnectedEvent",
+    "ProtocolError",
+    "RemoteError",
+    "SignalingServer",
+    "StreamingSystem",
+    "StreamingSystemConfig",
+    "VideoFrame",
+    "WebRTCConfig",
+    "create_streaming_system",
+]

@@ -1,0 +1,91 @@
+"""MediaBridge: where the renderer, the synthesizer and the recognizer plug in.
+
+The bridge validates what is pushed, keeps the contract's metrics and emits
+its events. It knows nothing of WebRTC: converted media goes to the sinks the
+system gives it (the fan-outs), and incoming microphone audio comes back
+through ``handle_incoming_audio``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import av
+import numpy as np
+
+from .config import MediaConfig
+from .events import EventEmitter
+from .media.audio import TRACK_RATE, AudioQueue, Resampler, pcm_samples
+from .media.video import to_av_frame
+from .metrics import StreamMetrics
+from .types import AudioChunk, VideoFrame
+
+log = logging.getLogger(__name__)
+
+
+class VideoSink(Protocol):
+    def publish(self, frame: av.VideoFrame) -> None: ...
+
+
+class MediaBridge(EventEmitter):
+    """Events: "video-frame", "audio-chunk", "incoming-audio"."""
+
+    def __init__(self, config: MediaConfig, video: VideoSink, audio: AudioQueue,
+                 metrics: StreamMetrics | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.metrics = metrics or StreamMetrics(fps_target=config.video_fps)
+        self._video = video
+        self._audio = audio
+        self._resampler = Resampler(TRACK_RATE, 1)
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.metrics.is_streaming
+
+    async def start(self) -> None:
+        self.metrics.is_streaming = True
+
+    async def stop(self) -> None:
+        self.metrics.is_streaming = False
+
+    async def push_video_frame(self, frame: VideoFrame) -> None:
+        """Send a rendered frame to every peer. No-op unless started.
+
+        Raises FrameError (a ValueError) when the frame does not fit its
+        declared size or format; nothing of it is sent.
+        """
+        if not self.metrics.is_streaming:
+            return
+        converted = to_av_frame(frame)
+        latency = self.metrics.record_video_frame(frame.timestamp)
+        self._video.publish(converted)
+        if self.config.debug:
+            log.debug("video frame %dx%d latency %.1f ms", frame.width, frame.height, latency)
+        self.emit("video-frame", frame)
+
+    async def push_audio_chunk(self, chunk: AudioChunk) -> None:
+        """Queue synthesized audio to play in real time. No-op unless started.
+
+        Raises ChunkError (a ValueError) for a chunk that does not fit its
+        declared shape, AudioQueueFullError when the queue would overflow;
+        nothing of such a chunk is queued.
+        """
+        if not self.metrics.is_streaming:
+            return
+        samples = pcm_samples(chunk)
+        self._audio.push(self._to_track_rate(samples, chunk.sample_rate))
+        self.metrics.record_audio_chunk()
+        self.emit("audio-chunk", chunk)
+
+    def handle_incoming_audio(self, chunk: AudioChunk) -> None:
+        """Re-emit a browser microphone chunk as "incoming-audio". No-op unless started."""
+        if self.metrics.is_streaming:
+            self.emit("incoming-audio", chunk)
+
+    def get_metrics(self) -> dict[str, Any]:
+        return self.metrics.snapshot()
+
+    def _to_track_rate(self, samples: np.ndarray, rate: int) -> np.ndarray:
+        return self._resampler.convert(samples, rate).reshape(-1)

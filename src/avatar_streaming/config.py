@@ -1,0 +1,270 @@
+"""Configuration: frozen dataclasses, and the one place that reads the contract's dict.
+
+The contract spells its keys in camelCase (``{"webrtc": {"signalingPort": 8081}}``);
+Python callers may use the dataclasses instead. Both go through the same
+validation, and every error names the key, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+VideoCodec = Literal["VP8", "VP9", "H264"]
+AudioCodec = Literal["opus", "pcmu", "pcma"]
+
+VIDEO_CODECS: tuple[str, ...] = ("VP8", "VP9", "H264")
+AUDIO_CODECS: tuple[str, ...] = ("opus", "pcmu", "pcma")
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """One STUN or TURN server, as in the W3C ``RTCIceServer``."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+    credential: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``RTCIceServer`` dict sent to browsers in the ``config`` message."""
+        out: dict[str, Any] = {"urls": list(self.urls)}
+        if self.username is not None:
+            out["username"] = self.username
+        if self.credential is not None:
+            out["credential"] = self.credential
+        return out
+
+
+GOOGLE_STUN = (IceServer(urls=("stun:stun.l.google.com:19302",)),)
+
+
+@dataclass(frozen=True)
+class WebRTCConfig:
+    """The signaling server and the WebRTC peers."""
+
+    signaling_port: int = 8081
+    """TCP port of the WebSocket signaling server; 0 binds any free port."""
+    signaling_host: str = "0.0.0.0"
+    """Address the signaling server binds."""
+    ice_servers: tuple[IceServer, ...] = GOOGLE_STUN
+    """STUN/TURN servers, for us and sent to browsers."""
+    debug: bool = False
+    max_clients: int = 100
+    """Signaling connections beyond this get an error and are closed."""
+    video_codec: VideoCodec = "VP8"
+    audio_codec: AudioCodec = "opus"
+    ice_host_addresses: tuple[str, ...] | None = None
+    """The only local IPs ICE gathers host candidates on; None means all (loopback excluded)."""
+    ping_interval_s: float = 30.0
+    """Keep-alive ping period; a client missing two pongs in a row is disconnected."""
+
+    def __post_init__(self) -> None:
+        _check_int("webrtc.signalingPort", self.signaling_port, 0, 65535)
+        _check_str("webrtc.signalingHost", self.signaling_host)
+        _check_bool("webrtc.debug", self.debug)
+        _check_int("webrtc.maxClients", self.max_clients, 1, 1_000_000)
+        _check_choice("webrtc.videoCodec", self.video_codec, VIDEO_CODECS)
+        _check_choice("webrtc.audioCodec", self.audio_codec, AUDIO_CODECS)
+        _check_number("webrtc.pingInterval", self.ping_interval_s, 0.01, 3600)
+        if not isinstance(self.ice_servers, tuple) or not all(
+            isinstance(s, IceServer) for s in self.ice_servers
+        ):
+            raise ConfigError(
+                f"webrtc.iceServers: expected a tuple of IceServer, got {self.ice_servers!r}"
+            )
+        if self.ice_host_addresses is not None:
+            _check_addresses("webrtc.iceHostAddresses", self.ice_host_addresses)
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    """What the bridge pushes and emits."""
+
+    video_fps: float = 30
+    video_width: int = 512
+    video_height: int = 512
+    audio_sample_rate: int = 16000
+    """Rate of the PCM the bridge emits as "incoming-audio" (pushed chunks carry their own)."""
+    audio_channels: int = 1
+    """Channels of the PCM the bridge emits as "incoming-audio"."""
+    debug: bool = False
+    incoming_audio_chunk_ms: int = 100
+    """Length of each "incoming-audio" chunk."""
+    audio_queue_s: float = 30.0
+    """Most pushed audio waiting to play; pushing beyond it raises AudioQueueFullError."""
+
+    def __post_init__(self) -> None:
+        _check_number("media.videoFps", self.video_fps, 1, 240)
+        _check_int("media.videoWidth", self.video_width, 16, 4096)
+        _check_int("media.videoHeight", self.video_height, 16, 4096)
+        for key, value in (("media.videoWidth", self.video_width),
+                           ("media.videoHeight", self.video_height)):
+            if value % 2:
+                raise ConfigError(f"{key}: expected an even number of pixels, got {value!r}")
+        _check_int("media.audioSampleRate", self.audio_sample_rate, 8000, 192000)
+        _check_int("media.audioChannels", self.audio_channels, 1, 2)
+        _check_bool("media.debug", self.debug)
+        _check_int("media.incomingAudioChunkMs", self.incoming_audio_chunk_ms, 10, 10_000)
+        _check_number("media.audioQueueSeconds", self.audio_queue_s, 0.1, 3600)
+
+
+@dataclass(frozen=True)
+class StreamingSystemConfig:
+    webrtc: WebRTCConfig = field(default_factory=WebRTCConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> StreamingSystemConfig:
+        """Build from the contract's camelCase dict, rejecting unknown keys."""
+        _check_mapping("config", raw)
+        _reject_unknown("config", raw, ("webrtc", "media"))
+        webrtc = raw.get("webrtc", {})
+        media = raw.get("media", {})
+        _check_mapping("webrtc", webrtc)
+        _check_mapping("media", media)
+        return cls(
+            webrtc=WebRTCConfig(**_translate("webrtc", webrtc, _WEBRTC_KEYS)),
+            media=MediaConfig(**_translate("media", media, _MEDIA_KEYS)),
+        )
+
+
+def load_config(config: StreamingSystemConfig | Mapping[str, Any] | None) -> StreamingSystemConfig:
+    """Accept either spelling of the configuration."""
+    if config is None:
+        return StreamingSystemConfig()
+    if isinstance(config, StreamingSystemConfig):
+        return config
+    if isinstance(config, Mapping):
+        return StreamingSystemConfig.from_dict(config)
+    raise ConfigError(
+        f"config: expected a dict or StreamingSystemConfig, got {type(config).__name__}"
+    )
+
+
+# camelCase key -> (dataclass field, converter from the JSON-ish value)
+Converter = Callable[[str, Any], Any]
+
+
+def _same(_key: str, value: Any) -> Any:
+    return value
+
+
+def _ice_servers(key: str, value: Any) -> tuple[IceServer, ...]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key}: expected a list of {{urls, username?, credential?}}, "
+                          f"got {value!r}")
+    servers = []
+    for i, entry in enumerate(value):
+        where = f"{key}[{i}]"
+        _check_mapping(where, entry)
+        _reject_unknown(where, entry, ("urls", "username", "credential"))
+        urls = entry.get("urls")
+        if isinstance(urls, str):
+            urls = [urls]
+        if not isinstance(urls, list | tuple) or not urls or not all(
+            isinstance(u, str) and u.split(":", 1)[0] in ("stun", "stuns", "turn", "turns")
+            for u in urls
+        ):
+            raise ConfigError(f"{where}.urls: expected stun:/turn: URL strings, got {urls!r}")
+        for opt in ("username", "credential"):
+            if entry.get(opt) is not None and not isinstance(entry[opt], str):
+                raise ConfigError(f"{where}.{opt}: expected a string, got {entry[opt]!r}")
+        servers.append(IceServer(tuple(urls), entry.get("username"), entry.get("credential")))
+    return tuple(servers)
+
+
+def _addresses(key: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key}: expected a list of IP addresses, got {value!r}")
+    return tuple(value)
+
+
+_WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
+    "signalingPort": ("signaling_port", _same),
+    "signalingHost": ("signaling_host", _same),
+    "iceServers": ("ice_servers", _ice_servers),
+    "debug": ("debug", _same),
+    "maxClients": ("max_clients", _same),
+    "videoCodec": ("video_codec", _same),
+    "audioCodec": ("audio_codec", _same),
+    "iceHostAddresses": ("ice_host_addresses", _addresses),
+    "pingInterval": ("ping_interval_s", _same),
+}
+
+_MEDIA_KEYS: dict[str, tuple[str, Converter]] = {
+    "videoFps": ("video_fps", _same),
+    "videoWidth": ("video_width", _same),
+    "videoHeight": ("video_height", _same),
+    "audioSampleRate": ("audio_sample_rate", _same),
+    "audioChannels": ("audio_channels", _same),
+    "debug": ("debug", _same),
+    "incomingAudioChunkMs": ("incoming_audio_chunk_ms", _same),
+    "audioQueueSeconds": ("audio_queue_s", _same),
+}
+
+
+def _translate(
+    section: str, raw: Mapping[str, Any], keys: dict[str, tuple[str, Converter]]
+) -> dict[str, Any]:
+    _reject_unknown(section, raw, tuple(keys))
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name, convert = keys[key]
+        out[name] = convert(f"{section}.{key}", value)
+    return out
+
+
+def _reject_unknown(where: str, raw: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    for key in raw:
+        if key not in known:
+            raise ConfigError(
+                f"{where}: unknown key {key!r}; expected one of {', '.join(known)}"
+            )
+
+
+def _check_mapping(key: str, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected an object (dict), got {value!r}")
+
+
+def _check_int(key: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{key}: expected an integer in [{low}, {high}], got {value!r}")
+
+
+def _check_number(key: str, value: Any, low: float, high: float) -> None:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not low <= value <= high):
+        raise ConfigError(f"{key}: expected a number in [{low}, {high}], got {value!r}")
+
+
+def _check_bool(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+
+
+def _check_str(key: str, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{key}: expected a non-empty string, got {value!r}")
+
+
+def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}: expected one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_addresses(key: str, value: Any) -> None:
+    if not isinstance(value, tuple) or not value:
+        raise ConfigError(f"{key}: expected a non-empty list of IP addresses, got {value!r}")
+    for address in value:
+        try:
+            ipaddress.ip_address(address)
+        except (ValueError, TypeError):
+            raise ConfigError(f"{key}: expected IP addresses, got {address!r}") from None
+

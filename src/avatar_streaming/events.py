@@ -1,0 +1,29 @@
+"""Node-style events on pyee, with listener errors that cannot break the media path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pyee.asyncio import AsyncIOEventEmitter
+
+log = logging.getLogger(__name__)
+
+
+class EventEmitter(AsyncIOEventEmitter):  # type: ignore[misc]
+    """``on``, ``once``, ``off`` / ``remove_listener``; handlers may be sync or async.
+
+    A handler that raises is reported as an "error" event; with no "error"
+    listener it is logged, never raised into the code that emitted (a failing
+    recognizer callback must not stop a frame from being pushed).
+    """
+
+    def off(self, event: str, f: Callable[..., Any]) -> None:
+        """Remove a listener, as Node's ``emitter.off``."""
+        self.remove_listener(event, f)
+
+    def _emit_handle_potential_error(self, event: str, error: Any) -> None:
+        if event == "error":
+            log.error("unhandled error in a %s listener", type(self).__name__,
+                      exc_info=error if isinstance(error, BaseException) else None)

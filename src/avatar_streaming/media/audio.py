@@ -1,0 +1,131 @@
+"""Pushed audio: validation, resampling to the track rate, and the bounded playback queue."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import av
+import numpy as np
+
+from ..errors import AudioQueueFullError, ChunkError
+from ..types import AudioChunk
+from .buffers import as_uint8
+
+TRACK_RATE = 48000
+"""Rate of the outgoing audio track; the Opus encoder works at 48 kHz."""
+FRAME_MS = 20
+FRAME_SAMPLES = TRACK_RATE * FRAME_MS // 1000
+AUDIO_FORMATS = ("PCM", "OPUS", "MP3")
+_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+def pcm_samples(chunk: AudioChunk) -> np.ndarray:
+    """Validate a chunk and return its samples as int16 of shape (frames, channels)."""
+    rate, channels = chunk.sample_rate, chunk.channels
+    if isinstance(rate, bool) or not isinstance(rate, int) or not 8000 <= rate <= 192000:
+        raise ChunkError(f"AudioChunk.sample_rate: expected an integer in [8000, 192000] Hz, "
+                         f"got {rate!r}")
+    if isinstance(channels, bool) or channels not in _LAYOUTS:
+        raise ChunkError(f"AudioChunk.channels: expected 1 or 2, got {channels!r}")
+    if chunk.format != "PCM":
+        if chunk.format in AUDIO_FORMATS:
+            raise ChunkError(f"AudioChunk.format: expected 'PCM' (16-bit little-endian); "
+                             f"{chunk.format!r} input is not supported yet")
+        raise ChunkError(f"AudioChunk.format: expected one of {', '.join(AUDIO_FORMATS)}, "
+                         f"got {chunk.format!r}")
+    frame_bytes = 2 * channels
+    data = chunk.data
+    if isinstance(data, np.ndarray) and data.dtype == np.int16:
+        raw = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+    else:
+        try:
+            raw = as_uint8(data, "AudioChunk.data")
+        except TypeError as exc:
+            raise ChunkError(f"{exc} (or int16 samples)") from None
+    if raw.size == 0 or raw.size % frame_bytes:
+        raise ChunkError(
+            f"AudioChunk.data: expected a non-empty multiple of {frame_bytes} bytes "
+            f"(16-bit PCM, {channels} channel(s)), got {raw.size}"
+        )
+    return raw.view("<i2").reshape(-1, channels)
+
+
+class Resampler:
+    """Converts pushed PCM of any rate and channel count to mono s16 at ``rate``.
+
+    One converter per input format, so a stream of chunks resamples without
+    clicks at chunk boundaries.
+    """
+
+    def __init__(self, rate: int = TRACK_RATE, channels: int = 1) -> None:
+        self._rate = rate
+        self._layout = _LAYOUTS[channels]
+        self._channels = channels
+        self._converters: dict[tuple[int, int], av.AudioResampler] = {}
+
+    def convert(self, samples: np.ndarray, rate: int) -> np.ndarray:
+        """int16 (frames, channels) at ``rate`` -> int16 (frames, out channels)."""
+        in_channels = samples.shape[1]
+        if rate == self._rate and in_channels == self._channels:
+            return samples
+        key = (rate, in_channels)
+        converter = self._converters.get(key)
+        if converter is None:
+            converter = av.AudioResampler(format="s16", layout=self._layout, rate=self._rate)
+            self._converters[key] = converter
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples).reshape(1, -1), format="s16",
+            layout=_LAYOUTS[in_channels],
+        )
+        frame.sample_rate = rate
+        out = [f.to_ndarray().reshape(-1, self._channels) for f in converter.resample(frame)]
+        if not out:
+            return np.zeros((0, self._channels), dtype=np.int16)
+        return np.concatenate(out)
+
+
+class AudioQueue:
+    """Mono int16 samples waiting to play, bounded; reads pad with silence."""
+
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = max_samples
+        self._parts: deque[np.ndarray] = deque()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def push(self, samples: np.ndarray) -> None:
+        """Queue all of ``samples`` or, if they would overflow, none of them."""
+        if self._size + samples.size > self.max_samples:
+            raise AudioQueueFullError(
+                f"audio queue: expected at most {self.max_samples - self._size} more samples "
+                f"({(self.max_samples - self._size) / TRACK_RATE:.2f} s of room), "
+                f"got {samples.size} ({samples.size / TRACK_RATE:.2f} s)"
+            )
+        if samples.size:
+            self._parts.append(samples.reshape(-1))
+            self._size += samples.size
+
+    def read(self, count: int) -> tuple[np.ndarray, int]:
+        """``count`` samples and how many of them came from the queue (the rest is silence)."""
+        out = np.zeros(count, dtype=np.int16)
+        filled = 0
+        while filled < count and self._parts:
+            part = self._parts[0]
+            take = min(count - filled, part.size)
+            out[filled:filled + take] = part[:take]
+            filled += take
+            if take == part.size:
+                self._parts.popleft()
+            else:
+                self._parts[0] = part[take:]
+        self._size -= filled
+        return out, filled
+
+    def clear(self) -> int:
+        """Drop everything; return how many samples were dropped."""
+        dropped = self._size
+        self._parts.clear()
+        self._size = 0
+        return dropped

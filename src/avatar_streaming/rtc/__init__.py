@@ -1,0 +1,1 @@
+"""aiortc peers: negotiation, ICE options and the life of one browser connection."""

@@ -1,0 +1,204 @@
+"""One browser's WebRTC connection: negotiation, tracks and teardown.
+
+A Peer answers the browser's offer with our video and audio tracks, receives
+the microphone, and reports "connected" and "failed" (ICE or DTLS). It speaks
+no signaling: the server feeds it offers and candidates and sends its answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InternalError, InvalidStateError, OperationError
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import SessionDescription, candidate_from_sdp
+
+from ..config import WebRTCConfig
+from ..errors import NegotiationError
+from ..events import EventEmitter
+from ..signaling.protocol import ClientIceCandidate
+from .ice import allows_remote, filter_offer_candidates, gathering_on
+from .state import PeerEvent, PeerState, next_state
+
+log = logging.getLogger(__name__)
+
+_MIME = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264",
+         "opus": "audio/opus", "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
+
+
+@dataclass(frozen=True)
+class PeerMedia:
+    """What a peer sends and where its microphone goes."""
+
+    video_track: Callable[[], MediaStreamTrack]
+    audio_track: Callable[[], MediaStreamTrack]
+    on_remote_audio: Callable[[Peer, MediaStreamTrack], RemoteAudioReader]
+
+
+class RemoteAudioReader(Protocol):
+    """Consumes a remote audio track until stopped (or the track ends)."""
+
+    async def stop(self) -> None: ...
+
+
+class Peer(EventEmitter):
+    """Events: "connected" (media flows), "failed" (ICE or DTLS failed)."""
+
+    def __init__(self, peer_id: str, config: WebRTCConfig, media: PeerMedia) -> None:
+        super().__init__()
+        self.id = peer_id
+        self.state = PeerState.CONNECTING
+        self._config = config
+        self._media = media
+        self._pc: RTCPeerConnection | None = None
+        self._tracks: list[MediaStreamTrack] = []
+        self._readers: list[RemoteAudioReader] = []
+        self._early_candidates: list[ClientIceCandidate] = []
+
+    @property
+    def pc(self) -> RTCPeerConnection | None:
+        return self._pc
+
+    def _advance(self, event: PeerEvent) -> None:
+        self.state = next_state(self.state, event)
+
+    async def negotiate(self, offer_sdp: str) -> str:
+        """Apply the browser's offer; return our answer SDP (candidates included).
+
+        Raises NegotiationError when the offer cannot be applied; the peer is
+        then back where it was and the client may send another offer.
+        """
+        self._advance(PeerEvent.OFFER)
+        try:
+            answer = await self._answer(offer_sdp)
+        except NegotiationError:
+            await self._discard_pc()
+            self._advance(PeerEvent.REJECTED)
+            raise
+        self._advance(PeerEvent.ANSWERED)
+        for candidate in self._early_candidates:
+            await self.add_candidate(candidate)
+        self._early_candidates.clear()
+        return answer
+
+    async def _answer(self, offer_sdp: str) -> str:
+        kinds = _offered_kinds(offer_sdp)
+        self._check_codecs(offer_sdp)
+        pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[
+            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in self._config.ice_servers]))
+        pc.on("connectionstatechange", self._on_connection_state)
+        pc.on("track", self._on_track)
+        if "video" in kinds:
+            self._add_sender(pc, "video", "sendonly", self._media.video_track())
+        if "audio" in kinds:
+            self._add_sender(pc, "audio", "sendrecv", self._media.audio_track())
+        offer = filter_offer_candidates(offer_sdp, self._config.ice_host_addresses)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            with gathering_on(self._config.ice_host_addresses):
+                await pc.setLocalDescription(await pc.createAnswer())
+        except (ValueError, OperationError, InternalError, InvalidStateError) as exc:
+            raise NegotiationError(f"offer could not be applied: {exc}") from None
+        return str(pc.localDescription.sdp)
+
+    def _add_sender(self, pc: RTCPeerConnection, kind: str, direction: str,
+                    track: MediaStreamTrack) -> None:
+        transceiver: RTCRtpTransceiver = pc.addTransceiver(track, direction=direction)
+        codec = self._config.video_codec if kind == "video" else self._config.audio_codec
+        transceiver.setCodecPreferences([
+            c for c in RTCRtpSender.getCapabilities(kind).codecs
+            if c.mimeType.lower() in (_MIME[codec].lower(), f"{kind}/rtx")
+        ])
+        self._tracks.append(track)
+
+    def _check_codecs(self, offer_sdp: str) -> None:
+        """An offer without our configured codec gets an error naming it, not a fallback."""
+        for media in SessionDescription.parse(offer_sdp).media:
+            if media.kind not in ("audio", "video") or media.direction == "inactive":
+                continue
+            codec = self._config.video_codec if media.kind == "video" else self._config.audio_codec
+            offered = {c.mimeType.lower() for c in media.rtp.codecs}
+            if _MIME[codec].lower() not in offered:
+                raise NegotiationError(
+                    f"offer: expected the {media.kind} codec {codec} (as configured), "
+                    f"got only {', '.join(sorted(offered)) or 'none'}"
+                )
+
+    async def add_candidate(self, message: ClientIceCandidate) -> None:
+        """Add a trickled remote candidate (or the end of them)."""
+        if self.state in (PeerState.CONNECTING, PeerState.NEGOTIATING):
+            self._early_candidates.append(message)
+            return
+        if self._pc is None or self.state in (PeerState.CLOSING, PeerState.CLOSED):
+            return
+        if message.candidate is None:
+            await self._pc.addIceCandidate(None)
+            return
+        if not allows_remote(message.candidate, self._config.ice_host_addresses):
+            log.debug("peer %s: skipping candidate outside our host addresses", self.id)
+            return
+        try:
+            candidate = candidate_from_sdp(message.candidate.removeprefix("candidate:")
+                                           .removeprefix("a=candidate:"))
+        except (ValueError, IndexError) as exc:
+            raise NegotiationError(
+                f"ice-candidate: expected an SDP candidate attribute, got "
+                f"{message.candidate[:80]!r} ({exc})") from None
+        candidate.sdpMid = message.sdp_mid
+        candidate.sdpMLineIndex = message.sdp_mline_index
+        await self._pc.addIceCandidate(candidate)
+
+    def _on_connection_state(self) -> None:
+        pc = self._pc
+        if pc is None:
+            return
+        log.debug("peer %s: connection %s", self.id, pc.connectionState)
+        if pc.connectionState == "connected" and self.state is PeerState.ANSWERED:
+            self._advance(PeerEvent.MEDIA_UP)
+            self.emit("connected")
+        elif pc.connectionState == "failed" and self.state in (PeerState.ANSWERED,
+                                                               PeerState.CONNECTED):
+            self.emit("failed")
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._readers.append(self._media.on_remote_audio(self, track))
+
+    async def close(self) -> None:
+        """Stop our tracks and close the connection. Idempotent."""
+        if self.state in (PeerState.CLOSING, PeerState.CLOSED):
+            return
+        self._advance(PeerEvent.CLOSE)
+        await self._discard_pc()
+        self._advance(PeerEvent.CLOSED)
+
+    async def _discard_pc(self) -> None:
+        for track in self._tracks:
+            track.stop()
+        self._tracks.clear()
+        readers, self._readers = self._readers, []
+        await asyncio.gather(*(r.stop() for r in readers))
+        pc, self._pc = self._pc, None
+        if pc is not None:
+            await pc.close()
+
+
+def _offered_kinds(offer_sdp: str) -> set[str]:
+    try:
+        return {m.kind for m in SessionDescription.parse(offer_sdp).media}
+    except (ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise NegotiationError(f"offer: expected SDP text, got something that does not parse "
+                               f"({exc})") from None

@@ -1,0 +1,1 @@
+"""The WebSocket signaling protocol of the contract, and the server that speaks it."""

@@ -1,0 +1,137 @@
+"""The aiohttp server: the WebSocket at "/", the client page, health and status.
+
+Events: "peer-connected" (Peer), "peer-disconnected" (PeerDisconnectedEvent),
+"offer", "answer", "ice-candidate" (observed signaling), "incoming-audio"
+(AudioChunk from a browser microphone), "media-video-frame" and
+"media-audio-chunk" (what the bridge forwarded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from ..config import WebRTCConfig
+from ..events import EventEmitter
+from ..rtc.peer import Peer, PeerMedia
+from ..types import PeerDisconnectedEvent
+from . import protocol
+from .session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024
+STATIC = resources.files("avatar_streaming.signaling") / "static"
+
+
+class SignalingServer(EventEmitter):
+    def __init__(self, config: WebRTCConfig, media: Callable[[], PeerMedia],
+                 status: Callable[[], dict[str, Any]] | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self._media = media
+        self._status = status
+        self._sessions: dict[str, Session] = {}
+        self._connected: set[str] = set()
+        self._runner: web.AppRunner | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self.port: int | None = None
+        """The port actually bound, once started."""
+
+    @property
+    def peer_count(self) -> int:
+        """Peers whose WebRTC connection is up."""
+        return len(self._connected)
+
+    @property
+    def peers(self) -> list[Peer]:
+        return [s.peer for s in self._sessions.values()]
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self._root)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/status", self._status_json)
+        app.router.add_static("/static", str(STATIC))
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.signaling_host, self.config.signaling_port)
+        await site.start()
+        sockets = site._server.sockets if site._server else ()  # aiohttp exposes no public port
+        self.port = sockets[0].getsockname()[1] if sockets else self.config.signaling_port
+        log.info("signaling on ws://%s:%s/", self.config.signaling_host, self.port)
+
+    async def stop(self) -> None:
+        """Disconnect every peer (reason "server-stop") and stop listening. Idempotent."""
+        await asyncio.gather(*(s.close("server-stop") for s in list(self._sessions.values())))
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _root(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return await self._websocket(request)
+        return web.FileResponse(str(STATIC / "index.html"))
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def _status_json(self, _request: web.Request) -> web.Response:
+        status = self._status() if self._status else {"peerCount": self.peer_count}
+        return web.json_response(status)
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=None)
+        await ws.prepare(request)
+        if self._runner is None:
+            await ws.close()
+            return ws
+        if len(self._sessions) >= self.config.max_clients:
+            await ws.send_str(protocol.serialize(protocol.Error(
+                f"server full: expected at most {self.config.max_clients} clients "
+                f"(maxClients), got one more")))
+            await ws.close()
+            return ws
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            await self._serve(ws)
+        finally:
+            if task is not None:
+                self._handlers.discard(task)
+        return ws
+
+    async def _serve(self, ws: web.WebSocketResponse) -> None:
+        peer = Peer(secrets.token_hex(8), self.config, self._media())
+        session = Session(ws, peer, self.config, self.emit)
+        self._sessions[peer.id] = session
+        peer.on("connected", lambda: self._on_connected(peer))
+        peer.on("failed", lambda: session.close("ice-failed"))  # pyee runs the coroutine
+        log.info("peer %s: signaling open", peer.id)
+        try:
+            await session.run()
+        finally:
+            await session.close("closed")
+            del self._sessions[peer.id]
+            self._on_closed(peer, session.close_reason or "closed")
+
+    def _on_connected(self, peer: Peer) -> None:
+        if peer.id in self._sessions:
+            self._connected.add(peer.id)
+            log.info("peer %s: connected", peer.id)
+            self.emit("peer-connected", peer)
+
+    def _on_closed(self, peer: Peer, reason: str) -> None:
+        log.info("peer %s: closed (%s)", peer.id, reason)
+        if peer.id in self._connected:
+            self._connected.discard(peer.id)
+            self.emit("peer-disconnected", PeerDisconnectedEvent(peer.id, reason))

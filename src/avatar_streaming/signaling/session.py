@@ -1,0 +1,106 @@
+"""One client's signaling session: the contract's protocol over one WebSocket.
+
+The session feeds the client's text frames to the pure parser, hands offers
+and candidates to its Peer, writes the replies, and keeps the client alive
+with pings. Anything the client gets wrong is answered with an ``error``
+message; the session goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiohttp import WSMsgType, web
+
+from ..config import WebRTCConfig
+from ..errors import RemoteError
+from ..rtc.peer import Peer
+from ..types import AnswerEvent, IceCandidateEvent, OfferEvent
+from . import protocol
+from .protocol import ClientIceCandidate, Offer, Pong
+
+log = logging.getLogger(__name__)
+
+MISSED_PONGS_LIMIT = 2
+
+
+class Session:
+    def __init__(self, ws: web.WebSocketResponse, peer: Peer, config: WebRTCConfig,
+                 emit: Callable[..., object]) -> None:
+        self.ws = ws
+        self.peer = peer
+        self._config = config
+        self._emit = emit
+        self._missed_pongs = 0
+        self.close_reason: str | None = None
+
+    async def send(self, message: protocol.ServerMessage) -> None:
+        if not self.ws.closed:
+            try:
+                await self.ws.send_str(protocol.serialize(message))
+            except (ConnectionError, RuntimeError) as exc:
+                log.debug("peer %s: send failed: %s", self.peer.id, exc)
+
+    async def run(self) -> None:
+        """Serve the client until its socket closes (or we close it)."""
+        await self.send(protocol.Config(
+            peer_id=self.peer.id,
+            ice_servers=[s.to_json() for s in self._config.ice_servers],
+            video_codec=self._config.video_codec,
+            audio_codec=self._config.audio_codec,
+        ))
+        pinger = asyncio.get_running_loop().create_task(self._keepalive(),
+                                                        name=f"ping-{self.peer.id}")
+        try:
+            async for message in self.ws:
+                if message.type == WSMsgType.TEXT:
+                    await self._handle_text(message.data)
+                elif message.type == WSMsgType.BINARY:
+                    await self.send(protocol.Error(
+                        "expected JSON text messages, got a binary frame"))
+                elif message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            pinger.cancel()
+            await asyncio.gather(pinger, return_exceptions=True)
+
+    async def _handle_text(self, text: str) -> None:
+        try:
+            message = protocol.parse_client_message(text)
+            await self._dispatch(message)
+        except RemoteError as exc:
+            log.debug("peer %s: %s", self.peer.id, exc)
+            await self.send(protocol.Error(str(exc)))
+
+    async def _dispatch(self, message: protocol.ClientMessage) -> None:
+        match message:
+            case Offer(sdp):
+                self._emit("offer", OfferEvent(self.peer.id, message.to_json()))
+                answer = protocol.Answer(self.peer.id, await self.peer.negotiate(sdp))
+                await self.send(answer)
+                self._emit("answer", AnswerEvent(self.peer.id, answer.to_json()))
+            case ClientIceCandidate():
+                self._emit("ice-candidate", IceCandidateEvent(self.peer.id, message.to_json()))
+                await self.peer.add_candidate(message)
+            case Pong():
+                self._missed_pongs = 0
+
+    async def _keepalive(self) -> None:
+        while not self.ws.closed:
+            await asyncio.sleep(self._config.ping_interval_s)
+            if self._missed_pongs >= MISSED_PONGS_LIMIT:
+                log.info("peer %s: %d pings unanswered", self.peer.id, self._missed_pongs)
+                await self.close("timeout")
+                return
+            self._missed_pongs += 1
+            await self.send(protocol.Ping())
+
+    async def close(self, reason: str) -> None:
+        """Close the peer and the socket; the first reason given is the one reported."""
+        if self.close_reason is None:
+            self.close_reason = reason
+        await self.peer.close()
+        if not self.ws.closed:
+            await self.ws.close()

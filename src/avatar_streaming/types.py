@@ -1,0 +1,78 @@
+"""The data that crosses the public API: frames, chunks and event payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+Buffer = bytes | bytearray | memoryview | np.ndarray
+VideoFormat = Literal["RGBA", "YUV", "JPEG", "PNG"]
+AudioFormat = Literal["PCM", "OPUS", "MP3"]
+
+
+@dataclass
+class VideoFrame:
+    """One rendered frame.
+
+    ``data`` holds ``width * height * 4`` bytes of RGBA (or an H x W x 4 uint8
+    array); YUV is I420 planar (``width * height * 3 / 2`` bytes); JPEG and PNG
+    are encoded images.
+    """
+
+    data: Buffer
+    width: int
+    height: int
+    timestamp: float
+    """Capture time, Unix milliseconds."""
+    format: VideoFormat = "RGBA"
+
+
+@dataclass
+class AudioChunk:
+    """A piece of audio: signed 16-bit little-endian interleaved PCM.
+
+    100 ms at 16 kHz mono is 1,600 samples, 3,200 bytes.
+    """
+
+    data: Buffer
+    sample_rate: int
+    channels: int
+    timestamp: float
+    """Capture time, Unix milliseconds."""
+    format: AudioFormat = "PCM"
+    peer_id: str | None = None
+    """For "incoming-audio": the peer whose microphone this is."""
+
+
+@dataclass(frozen=True)
+class PeerDisconnectedEvent:
+    """Payload of "peer-disconnected".
+
+    ``reason`` is one of "closed" (the client closed its WebSocket),
+    "server-stop", "ice-failed" (ICE or DTLS failed), "timeout" (two pings
+    unanswered) or "error" (the connection broke on our side).
+    """
+
+    peer_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OfferEvent:
+    peer_id: str
+    offer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    peer_id: str
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IceCandidateEvent:
+    peer_id: str
+    candidate: dict[str, Any] | None
+    """The client's RTCIceCandidateInit; None marks the end of its candidates."""
