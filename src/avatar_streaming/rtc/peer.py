@@ -15,6 +15,7 @@ from typing import Protocol
 
 from aiortc import (
     RTCConfiguration,
+    RTCIceCandidate,
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
@@ -65,7 +66,7 @@ class Peer(EventEmitter):
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
         self._readers: list[RemoteAudioReader] = []
-        self._early_candidates: list[ClientIceCandidate] = []
+        self._early_candidates: list[RTCIceCandidate | None] = []
 
     @property
     def pc(self) -> RTCPeerConnection | None:
@@ -88,9 +89,9 @@ class Peer(EventEmitter):
             self._advance(PeerEvent.REJECTED)
             raise
         self._advance(PeerEvent.ANSWERED)
-        for candidate in self._early_candidates:
-            await self.add_candidate(candidate)
-        self._early_candidates.clear()
+        early, self._early_candidates = self._early_candidates, []
+        for candidate in early:
+            await self._pc.addIceCandidate(candidate)  # type: ignore[union-attr]
         return answer
 
     async def _answer(self, offer_sdp: str) -> str:
@@ -110,8 +111,10 @@ class Peer(EventEmitter):
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
             with gathering_on(self._config.ice_host_addresses):
                 await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, OperationError, InternalError, InvalidStateError) as exc:
-            raise NegotiationError(f"offer could not be applied: {exc}") from None
+        except (ValueError, AssertionError, OperationError, InternalError,
+                InvalidStateError) as exc:
+            raise NegotiationError(f"offer could not be applied: {exc or type(exc).__name__}"
+                                   ) from None
         return str(pc.localDescription.sdp)
 
     def _add_sender(self, pc: RTCPeerConnection, kind: str, direction: str,
@@ -138,28 +141,34 @@ class Peer(EventEmitter):
                 )
 
     async def add_candidate(self, message: ClientIceCandidate) -> None:
-        """Add a trickled remote candidate (or the end of them)."""
+        """Add a trickled remote candidate (or the end of them).
+
+        Candidates are checked at once (NegotiationError if they do not parse)
+        and held until the offer has been applied.
+        """
+        candidate = None if message.candidate is None else self._parse_candidate(message)
+        if message.candidate is not None and candidate is None:
+            return
         if self.state in (PeerState.CONNECTING, PeerState.NEGOTIATING):
-            self._early_candidates.append(message)
-            return
-        if self._pc is None or self.state in (PeerState.CLOSING, PeerState.CLOSED):
-            return
-        if message.candidate is None:
-            await self._pc.addIceCandidate(None)
-            return
-        if not allows_remote(message.candidate, self._config.ice_host_addresses):
+            self._early_candidates.append(candidate)
+        elif self._pc is not None and self.state in (PeerState.ANSWERED, PeerState.CONNECTED):
+            await self._pc.addIceCandidate(candidate)
+
+    def _parse_candidate(self, message: ClientIceCandidate) -> RTCIceCandidate | None:
+        """The candidate, or None when it lies outside where our ICE may go."""
+        text = message.candidate or ""
+        if not allows_remote(text, self._config.ice_host_addresses):
             log.debug("peer %s: skipping candidate outside our host addresses", self.id)
-            return
+            return None
         try:
-            candidate = candidate_from_sdp(message.candidate.removeprefix("candidate:")
-                                           .removeprefix("a=candidate:"))
-        except (ValueError, IndexError) as exc:
+            candidate = candidate_from_sdp(text.removeprefix("a=").removeprefix("candidate:"))
+        except (ValueError, IndexError, AssertionError) as exc:
             raise NegotiationError(
                 f"ice-candidate: expected an SDP candidate attribute, got "
-                f"{message.candidate[:80]!r} ({exc})") from None
+                f"{text[:80]!r} ({exc})") from None
         candidate.sdpMid = message.sdp_mid
         candidate.sdpMLineIndex = message.sdp_mline_index
-        await self._pc.addIceCandidate(candidate)
+        return candidate
 
     def _on_connection_state(self) -> None:
         pc = self._pc
@@ -199,6 +208,6 @@ class Peer(EventEmitter):
 def _offered_kinds(offer_sdp: str) -> set[str]:
     try:
         return {m.kind for m in SessionDescription.parse(offer_sdp).media}
-    except (ValueError, IndexError, KeyError, AttributeError) as exc:
+    except Exception as exc:  # aiortc's parser fails with asserts and index errors alike
         raise NegotiationError(f"offer: expected SDP text, got something that does not parse "
                                f"({exc})") from None

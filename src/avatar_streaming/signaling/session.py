@@ -73,6 +73,9 @@ class Session:
         except RemoteError as exc:
             log.debug("peer %s: %s", self.peer.id, exc)
             await self.send(protocol.Error(str(exc)))
+        except Exception:  # a bug of ours must not take the server down with this client
+            log.exception("peer %s: failed to handle a message", self.peer.id)
+            await self.send(protocol.Error("internal error while handling the message"))
 
     async def _dispatch(self, message: protocol.ClientMessage) -> None:
         match message:

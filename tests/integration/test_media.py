@@ -1,0 +1,146 @@
+"""Real media over real WebRTC (ICE, DTLS, SRTP on 127.0.0.1) to and from an aiortc client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+
+from avatar_streaming import AudioChunk, StreamingSystem, VideoFrame
+from tests.integration.client import RtcClient
+from tests.integration.conftest import MakeSystem, ws_url
+from tests.signals import (
+    QUADRANT_COLOURS,
+    ToneTrack,
+    colours_match,
+    dominant_frequency,
+    quadrant_centres,
+    quadrants,
+    tone,
+)
+
+
+@contextlib.asynccontextmanager
+async def pushing_frames(system: StreamingSystem, image: np.ndarray,
+                         fps: float = 30) -> AsyncIterator[None]:
+    """Push ``image`` at ``fps`` (on a fixed schedule) for the duration of the block."""
+    async def push() -> None:
+        start, n = time.monotonic(), 0
+        while True:
+            await system.bridge.push_video_frame(
+                VideoFrame(image, image.shape[1], image.shape[0], time.time() * 1000))
+            n += 1
+            await asyncio.sleep(max(0.0, start + n / fps - time.monotonic()))
+
+    task = asyncio.create_task(push())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_browser_receives_pushed_frames_at_size_colour_and_rate(
+        make_system: MakeSystem) -> None:
+    system = await make_system()
+    client = RtcClient(ws_url(system))
+    async with pushing_frames(system, quadrants()):
+        await client.connect()
+        video = await client.track("video")
+        while True:  # the first frames may be the black placeholder
+            frame = await asyncio.wait_for(video.recv(), 10)
+            rgb = frame.to_ndarray(format="rgb24")
+            if colours_match(quadrant_centres(rgb), QUADRANT_COLOURS):
+                break
+        first_frame_s = time.monotonic() - client.opened_at
+        assert (frame.width, frame.height) == (512, 512)
+        count, start = 0, time.monotonic()
+        while time.monotonic() - start < 2.0:
+            await asyncio.wait_for(video.recv(), 5)
+            count += 1
+        fps = count / (time.monotonic() - start)
+    print(f"\nWebSocket open to first matching decoded frame: {first_frame_s * 1000:.0f} ms; "
+          f"{fps:.1f} fps received")
+    assert first_frame_s < 5
+    assert fps >= 25, f"expected about 30 fps, got {fps:.1f}"
+    await client.close()
+
+
+async def test_late_renderer_repeats_the_latest_frame(make_system: MakeSystem) -> None:
+    system = await make_system()
+    client = RtcClient(ws_url(system))
+    await client.connect()
+    image = quadrants()
+    await system.bridge.push_video_frame(VideoFrame(image, 512, 512, time.time() * 1000))
+    video = await client.track("video")
+    start, count, matching = time.monotonic(), 0, 0
+    while time.monotonic() - start < 1.5:  # nothing more is pushed
+        rgb = (await asyncio.wait_for(video.recv(), 5)).to_ndarray(format="rgb24")
+        count += 1
+        matching += colours_match(quadrant_centres(rgb), QUADRANT_COLOURS)
+    assert count >= 30, f"expected the frame held at ~30 fps, got {count} frames in 1.5 s"
+    assert matching >= count - 10
+    await client.close()
+
+
+async def received_audio(client: RtcClient, seconds: float) -> np.ndarray:
+    """Mono samples at 48 kHz received from the server."""
+    track = await client.track("audio")
+    parts, total = [], 0
+    while total < seconds * 48000:
+        frame = await asyncio.wait_for(track.recv(), 5)
+        samples = frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0]
+        parts.append(samples)
+        total += len(samples)
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize(("rate", "channels"), [(16000, 1), (24000, 1), (48000, 2)])
+async def test_pushed_tone_arrives_with_its_pitch(make_system: MakeSystem, rate: int,
+                                                  channels: int) -> None:
+    system = await make_system()
+    client = RtcClient(ws_url(system))
+    await client.connect()
+    await client.track("audio")
+    samples = tone(440.0, 3.0, rate, channels)
+    step = rate // 10
+    for i in range(0, len(samples), step):  # 100 ms chunks, pushed as fast as XTTS would
+        await system.bridge.push_audio_chunk(AudioChunk(
+            samples[i:i + step].tobytes(), rate, channels, time.time() * 1000))
+    audio = await received_audio(client, 2.5)
+    loud = audio[np.abs(audio) > 1000]
+    assert len(loud) > 48000, "expected over a second of the tone, got mostly silence"
+    start = int(np.argmax(np.abs(audio) > 1000)) + 4800
+    pitch = dominant_frequency(audio[start:start + 48000], 48000)
+    assert abs(pitch - 440.0) < 5, f"expected 440 Hz, got {pitch:.1f} Hz"
+    assert system.get_status()["metrics"]["audioChunks"] == 30
+    await client.close()
+
+
+async def test_microphone_arrives_as_16khz_mono_chunks_with_its_pitch(
+        make_system: MakeSystem) -> None:
+    system = await make_system()
+    chunks: list[AudioChunk] = []
+    got_enough = asyncio.Event()
+
+    async def on_audio(chunk: AudioChunk) -> None:  # async handlers are allowed
+        chunks.append(chunk)
+        if len(chunks) >= 25:
+            got_enough.set()
+
+    system.bridge.on("incoming-audio", on_audio)
+    client = RtcClient(ws_url(system), mic=ToneTrack(660.0))
+    await client.connect()
+    await asyncio.wait_for(got_enough.wait(), 15)
+    peer_id = client.config["peerId"]
+    assert {c.peer_id for c in chunks} == {peer_id}
+    assert all((c.sample_rate, c.channels, c.format) == (16000, 1, "PCM") for c in chunks)
+    assert all(len(bytes(c.data)) == 3200 for c in chunks), "100 ms of 16 kHz mono s16"
+    pcm = np.frombuffer(b"".join(bytes(c.data) for c in chunks[5:25]), dtype="<i2")
+    pitch = dominant_frequency(pcm, 16000)
+    assert abs(pitch - 660.0) < 5, f"expected 660 Hz, got {pitch:.1f} Hz"
+    await client.close()
