@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from avatar_streaming import ProtocolError
+from avatar_streaming.signaling.protocol import (
+    Answer,
+    ClientIceCandidate,
+    Config,
+    Error,
+    Offer,
+    Ping,
+    Pong,
+    ServerIceCandidate,
+    parse_client_message,
+    serialize,
+)
+
+
+def test_client_messages_parse() -> None:
+    assert parse_client_message('{"type":"offer","data":{"type":"offer","sdp":"v=0"}}') == \
+        Offer("v=0")
+    assert parse_client_message('{"type":"pong"}') == Pong()
+    assert parse_client_message(json.dumps({"type": "ice-candidate", "data": {
+        "candidate": "candidate:1 1 udp 2 127.0.0.1 5000 typ host", "sdpMid": "0",
+        "sdpMLineIndex": 0}})) == ClientIceCandidate(
+        "candidate:1 1 udp 2 127.0.0.1 5000 typ host", "0", 0)
+    for end in ('null', '{"candidate": ""}', '{"candidate": null, "sdpMid": "0"}'):
+        assert parse_client_message('{"type":"ice-candidate","data":%s}' % end) == \
+            ClientIceCandidate(None)
+
+
+def test_server_messages_serialize_with_the_contracts_fields() -> None:
+    assert json.loads(serialize(Config("p1", [{"urls": ["stun:x"]}], "VP8", "opus"))) == {
+        "type": "config", "peerId": "p1", "iceServers": [{"urls": ["stun:x"]}],
+        "videoCodec": "VP8", "audioCodec": "opus"}
+    assert json.loads(serialize(Ping())) == {"type": "ping"}
+    assert json.loads(serialize(Answer("p1", "v=0"))) == {
+        "type": "answer", "peerId": "p1", "data": {"type": "answer", "sdp": "v=0"}}
+    assert json.loads(serialize(ServerIceCandidate("p1", "candidate:x", "0", 0))) == {
+        "type": "ice-candidate", "peerId": "p1",
+        "data": {"candidate": "candidate:x", "sdpMid": "0", "sdpMLineIndex": 0}}
+    assert json.loads(serialize(Error("bad"))) == {"type": "error", "error": "bad"}
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("{", ["malformed JSON"]),
+    ("[]", ["JSON object", "'[]'"]),
+    ('"offer"', ["JSON object"]),
+    ('{"type":"hello"}', ["unknown message type 'hello'", "'offer'"]),
+    ("{}", ["unknown message type None"]),
+    ('{"type":"offer"}', ["offer", "expected data"]),
+    ('{"type":"offer","data":{"type":"answer","sdp":"v=0"}}', ["data.type 'offer'", "'answer'"]),
+    ('{"type":"offer","data":{"type":"offer","sdp":""}}', ["data.sdp"]),
+    ('{"type":"offer","data":{"type":"offer","sdp":5}}', ["data.sdp", "5"]),
+    ('{"type":"ice-candidate","data":"x"}', ["ice-candidate", "or null"]),
+    ('{"type":"ice-candidate","data":{"candidate":1,"sdpMid":"0"}}', ["data.candidate"]),
+    ('{"type":"ice-candidate","data":{"candidate":"c"}}', ["sdpMid or data.sdpMLineIndex"]),
+    ('{"type":"ice-candidate","data":{"candidate":"c","sdpMLineIndex":-1}}', ["non-negative"]),
+    ('{"type":"ice-candidate","data":{"candidate":"c","sdpMid":3}}', ["data.sdpMid"]),
+])
+def test_bad_messages_raise_protocol_errors_that_say_what_was_expected(
+        text: str, words: list[str]) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(text)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_huge_sdp_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="characters"):
+        parse_client_message(json.dumps({"type": "offer", "data": {"sdp": "v" * 100_000}}))
