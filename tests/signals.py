@@ -55,12 +55,17 @@ def colours_match(got: list[tuple[int, int, int]],
 
 
 class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
-    """A microphone that plays a sine tone in real time, 20 ms frames at 48 kHz."""
+    """A microphone that plays a sine tone in real time, 20 ms frames at 48 kHz.
+
+    With ``window_s=(a, b)`` the tone sounds only from a to b seconds; silence otherwise.
+    """
 
     kind = "audio"
 
-    def __init__(self, freq_hz: float, rate: int = 48000) -> None:
+    def __init__(self, freq_hz: float, rate: int = 48000,
+                 window_s: tuple[float, float] | None = None) -> None:
         super().__init__()
+        self._window = window_s
         self._samples = tone(freq_hz, 1.0, rate)[:, 0]
         self._rate = rate
         self._pts = 0
@@ -76,8 +81,10 @@ class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
         due = self._start + self._pts / self._rate
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         idx = np.arange(self._pts, self._pts + count) % len(self._samples)
-        frame = av.AudioFrame.from_ndarray(self._samples[idx].reshape(1, -1), format="s16",
-                                           layout="mono")
+        samples = self._samples[idx]
+        if self._window and not self._window[0] <= self._pts / self._rate < self._window[1]:
+            samples = np.zeros_like(samples)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = self._rate
         frame.pts, frame.time_base = self._pts, fractions.Fraction(1, self._rate)
         self._pts += count

@@ -11,7 +11,7 @@ from pyee.asyncio import AsyncIOEventEmitter
 log = logging.getLogger(__name__)
 
 
-class EventEmitter(AsyncIOEventEmitter):  # type: ignore[misc]
+class EventEmitter(AsyncIOEventEmitter):
     """``on``, ``once``, ``off`` / ``remove_listener``; handlers may be sync or async.
 
     A handler that raises is reported as an "error" event; with no "error"

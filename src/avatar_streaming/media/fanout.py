@@ -73,7 +73,7 @@ class VideoFanout:
         return VideoTrack(self)
 
 
-class VideoTrack(MediaStreamTrack):  # type: ignore[misc]
+class VideoTrack(MediaStreamTrack):
     """One peer's view of the shared video: new frames at once, repeats at the frame rate."""
 
     kind = "video"
@@ -153,7 +153,7 @@ class AudioFanout:
             self.on_frame(queued)
 
 
-class AudioTrack(MediaStreamTrack):  # type: ignore[misc]
+class AudioTrack(MediaStreamTrack):
     """One peer's copy of the played audio."""
 
     kind = "audio"

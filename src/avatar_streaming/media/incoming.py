@@ -59,6 +59,8 @@ class IncomingAudio:
                 frame = await self._track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, av.AudioFrame):
+                continue
             for samples in self._chunks.add(self._convert(frame)):
                 self._emit(AudioChunk(
                     data=samples.tobytes(), sample_rate=self._rate, channels=self._channels,

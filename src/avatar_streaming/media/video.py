@@ -62,7 +62,8 @@ def _from_rgba(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
 
 def _from_i420(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
     if width % 2 or height % 2:
-        raise FrameError(f"VideoFrame: expected even width and height for YUV, got {width}x{height}")
+        raise FrameError(
+            f"VideoFrame: expected even width and height for YUV, got {width}x{height}")
     pixels = _pixels(frame)
     expected = width * height * 3 // 2
     if pixels.size != expected:
@@ -76,12 +77,13 @@ def _from_i420(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
 def _from_image(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
     pixels = _pixels(frame)
     codec = av.CodecContext.create(_IMAGE_DECODERS[frame.format], "r")
+    assert isinstance(codec, av.VideoCodecContext)
     try:
         decoded = codec.decode(av.Packet(pixels.tobytes()))
     except (av.FFmpegError, ValueError) as exc:
         raise FrameError(f"VideoFrame.data: expected a valid {frame.format} image, got "
                          f"{pixels.size} bytes that do not decode ({exc})") from None
-    if not decoded:
+    if not decoded or not isinstance(decoded[0], av.VideoFrame):
         raise FrameError(f"VideoFrame.data: expected a valid {frame.format} image, got "
                          f"{pixels.size} bytes that decode to nothing")
     image = decoded[0]

@@ -7,8 +7,8 @@ no signaling: the server feeds it offers and candidates and sends its answer.
 
 from __future__ import annotations
 
-import logging
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol

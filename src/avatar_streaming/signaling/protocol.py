@@ -115,7 +115,8 @@ def parse_client_message(text: str) -> ClientMessage:
     try:
         body = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
-        raise ProtocolError(f"malformed JSON: expected a JSON object, got {_preview(text)}") from None
+        raise ProtocolError(
+            f"malformed JSON: expected a JSON object, got {_preview(text)}") from None
     if not isinstance(body, dict):
         raise ProtocolError(f"expected a JSON object with a 'type', got {_preview(text)}")
     kind = body.get("type")
@@ -163,7 +164,8 @@ def _parse_candidate(data: Any) -> ClientIceCandidate:
     if candidate in (None, ""):
         return ClientIceCandidate(None)
     if not isinstance(candidate, str):
-        raise ProtocolError(f"ice-candidate: expected data.candidate a string, got {candidate!r:.80}")
+        raise ProtocolError(
+            f"ice-candidate: expected data.candidate a string, got {candidate!r:.80}")
     sdp_mid = data.get("sdpMid")
     index = data.get("sdpMLineIndex")
     if sdp_mid is not None and not isinstance(sdp_mid, str):
@@ -173,7 +175,8 @@ def _parse_candidate(data: Any) -> ClientIceCandidate:
             f"ice-candidate: expected data.sdpMLineIndex a non-negative integer, got {index!r:.80}"
         )
     if sdp_mid is None and index is None:
-        raise ProtocolError("ice-candidate: expected data.sdpMid or data.sdpMLineIndex, got neither")
+        raise ProtocolError(
+            "ice-candidate: expected data.sdpMid or data.sdpMLineIndex, got neither")
     return ClientIceCandidate(candidate, sdp_mid, index)
 
 

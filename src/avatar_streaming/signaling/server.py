@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -61,10 +62,9 @@ class SignalingServer(EventEmitter):
         app.router.add_static("/static", str(STATIC))
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.signaling_host, self.config.signaling_port)
-        await site.start()
-        sockets = site._server.sockets if site._server else ()  # aiohttp exposes no public port
-        self.port = sockets[0].getsockname()[1] if sockets else self.config.signaling_port
+        sock = _listening_socket(self.config.signaling_host, self.config.signaling_port)
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
         log.info("signaling on ws://%s:%s/", self.config.signaling_host, self.port)
 
     async def stop(self) -> None:
@@ -135,3 +135,17 @@ class SignalingServer(EventEmitter):
         if peer.id in self._connected:
             self._connected.discard(peer.id)
             self.emit("peer-disconnected", PeerDisconnectedEvent(peer.id, reason))
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket, so the port actually bound (port 0: any free one) is known."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock

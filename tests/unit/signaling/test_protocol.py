@@ -28,7 +28,7 @@ def test_client_messages_parse() -> None:
         "sdpMLineIndex": 0}})) == ClientIceCandidate(
         "candidate:1 1 udp 2 127.0.0.1 5000 typ host", "0", 0)
     for end in ('null', '{"candidate": ""}', '{"candidate": null, "sdpMid": "0"}'):
-        assert parse_client_message('{"type":"ice-candidate","data":%s}' % end) == \
+        assert parse_client_message(f'{{"type":"ice-candidate","data":{end}}}') == \
             ClientIceCandidate(None)
 
 

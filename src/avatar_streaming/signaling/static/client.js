@@ -178,6 +178,7 @@
       pc: null,
       localStream: null,
       remoteStream: null,
+      wsOpened: false,
       remoteDescriptionSet: false,
       pendingRemoteCandidates: [], // server candidates that came before the answer
       offerSent: false,
@@ -190,9 +191,13 @@
     session = s;
     client.ws = ws;
 
+    ws.onopen = () => {
+      s.wsOpened = true;
+    };
     ws.onmessage = (ev) => onSignal(s, ev.data);
     // 'error' is always followed by 'close', but either one ends the session.
-    ws.onerror = () => linkLost(s, 'signaling connection error');
+    ws.onerror = () =>
+      linkLost(s, s.wsOpened ? 'signaling connection error' : 'cannot reach the signaling server');
     ws.onclose = (ev) => linkLost(s, describeClose(ev));
   }
 
@@ -240,6 +245,7 @@
       s.pc.close();
     }
     if (s.ws) {
+      s.ws.onopen = null;
       s.ws.onmessage = null;
       s.ws.onerror = null;
       s.ws.onclose = null;
@@ -728,15 +734,8 @@
     { label: 'video', value: (st) => (st.bitrateKbps !== null ? `${st.bitrateKbps} kbps` : null) },
     { label: 'rtt', value: (st) => (st.rttMs !== null ? `${st.rttMs} ms` : null) },
     { label: 'jitter buffer', value: (st) => (st.jitterBufferMs !== null ? `${st.jitterBufferMs} ms` : null) },
-    { label: 'video lost', value: (st) => (st.videoPacketsLost !== null ? `${st.videoPacketsLost} pkts` : null) },
-    {
-      label: 'audio in',
-      value: (st) => {
-        if (st.audioPacketsReceived === null) return null;
-        const level = st.audioLevel !== null ? ` · ${st.audioLevel.toFixed(2)}` : '';
-        return `${st.audioPacketsReceived} pkts${level}`;
-      },
-    },
+    { label: 'audio in', value: (st) => (st.audioPacketsReceived !== null ? `${st.audioPacketsReceived} pkts` : null) },
+    { label: 'audio level', value: (st) => (st.audioLevel !== null ? st.audioLevel.toFixed(2) : null) },
     { label: 'mic out', value: (st) => (st.micPacketsSent !== null ? `${st.micPacketsSent} pkts` : null) },
   ];
 

@@ -1,0 +1,146 @@
+"""The demo: a drawn face that speaks, and repeats back what the microphone hears.
+
+It exercises all three integration points: frames in (the face, 30 fps),
+speech in (espeak-ng, or a melody, pushed at 24 kHz as XTTS would), and the
+microphone out (a parrot that waits for a pause, then says it back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+import numpy as np
+
+from ..system import StreamingSystem, create_streaming_system
+from ..types import AudioChunk, VideoFrame
+from .face import FaceRenderer
+from .parrot import Parrot
+from .speech import chunks, mouth_envelope, synthesize
+
+log = logging.getLogger(__name__)
+
+GREETING = "Hello! I am your avatar. Say something, and I will say it back to you."
+SPEECH_RATE = 24000
+ECHO_GUARD_S = 0.5
+"""After speaking, ignore the microphone this long: speakers may still be heard."""
+
+
+@dataclass
+class Utterance:
+    start_s: float
+    envelope: np.ndarray
+    fps: float
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + len(self.envelope) / self.fps
+
+    def mouth_at(self, now_s: float) -> float:
+        index = int((now_s - self.start_s) * self.fps)
+        return float(self.envelope[index]) if 0 <= index < len(self.envelope) else 0.0
+
+
+class Avatar:
+    """Draws the face, speaks, and lets the mouth follow the speech being played."""
+
+    def __init__(self, system: StreamingSystem) -> None:
+        self.system = system
+        media = system.config.media
+        self.fps = float(media.video_fps)
+        self.face = FaceRenderer(media.video_width, media.video_height)
+        self.parrot = Parrot(sample_rate=media.audio_sample_rate)
+        self.speech: deque[Utterance] = deque()
+        system.bridge.on("incoming-audio", self.on_microphone)
+        system.server.on("peer-connected", lambda _peer: self.say(GREETING))
+
+    @property
+    def speaking_until_s(self) -> float:
+        return self.speech[-1].end_s if self.speech else 0.0
+
+    async def say(self, text: str) -> None:
+        await self.play(synthesize(text, SPEECH_RATE), SPEECH_RATE)
+
+    async def play(self, samples: np.ndarray, rate: int) -> None:
+        """Queue speech and remember when it will play, for the mouth."""
+        start = max(time.monotonic(), self.speaking_until_s)
+        self.speech.append(Utterance(start, mouth_envelope(samples, rate, self.fps), self.fps))
+        for chunk in chunks(samples, rate):
+            await self.system.bridge.push_audio_chunk(
+                AudioChunk(chunk, rate, 1, time.time() * 1000))
+
+    async def on_microphone(self, chunk: AudioChunk) -> None:
+        if time.monotonic() < self.speaking_until_s + ECHO_GUARD_S or chunk.peer_id is None:
+            return
+        utterance = self.parrot.feed(chunk.peer_id, bytes(chunk.data))
+        if utterance is not None:
+            log.info("heard %.1f s from %s; saying it back", len(utterance) / chunk.sample_rate,
+                     chunk.peer_id)
+            await self.play(utterance, chunk.sample_rate)
+
+    def mouth_at(self, now_s: float) -> float:
+        while self.speech and self.speech[0].end_s < now_s:
+            self.speech.popleft()
+        return self.speech[0].mouth_at(now_s) if self.speech else 0.0
+
+    async def animate(self) -> None:
+        """Render and push frames on a fixed 30 fps schedule."""
+        start, n = time.monotonic(), 0
+        media = self.system.config.media
+        while True:
+            now = time.monotonic()
+            pixels = self.face.render(self.mouth_at(now), now - start)
+            await self.system.bridge.push_video_frame(VideoFrame(
+                pixels, media.video_width, media.video_height, time.time() * 1000))
+            n += 1
+            await asyncio.sleep(max(0.0, start + n / self.fps - time.monotonic()))
+
+
+async def report_status(system: StreamingSystem, out: TextIO, interval_s: float = 1.0) -> None:
+    """A live status line: peers, fps, latency."""
+    live = out.isatty()
+    while True:
+        await asyncio.sleep(interval_s)
+        status = system.get_status()
+        m = status["metrics"]
+        line = (f"peers {status['peerCount']}  fps {m['fps']:.0f}  latency "
+                f"{m['avgLatency']:.1f} ms  frames {m['videoFrames']}  dropped "
+                f"{m['droppedFrames']}  audio chunks {m['audioChunks']}")
+        out.write(f"\r{line}   " if live else f"{line}\n")
+        out.flush()
+
+
+async def run_demo(host: str = "127.0.0.1", port: int = 8081, *,
+                   duration_s: float | None = None, out: TextIO = sys.stdout,
+                   stop: asyncio.Event | None = None,
+                   on_ready: Callable[[StreamingSystem], object] | None = None) -> None:
+    """Serve the demo until ``stop`` is set or ``duration_s`` passes."""
+    loopback = host.startswith("127.") or host == "localhost"
+    config = {"webrtc": {"signalingPort": port, "signalingHost": host, "iceServers": [],
+                         **({"iceHostAddresses": ["127.0.0.1"]} if loopback else {})}}
+    async with await create_streaming_system(config) as system:
+        await system.start()
+        avatar = Avatar(system)
+        out.write(f"avatar-streaming demo: open http://{host}:{system.server.port}/ "
+                  f"(Ctrl+C to stop)\n")
+        out.flush()
+        if on_ready is not None:
+            on_ready(system)
+        tasks = [asyncio.create_task(avatar.animate(), name="demo-animate"),
+                 asyncio.create_task(report_status(system, out), name="demo-status")]
+        try:
+            waiter = (stop or asyncio.Event()).wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, duration_s)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            out.write("\nstopped\n")

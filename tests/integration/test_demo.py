@@ -1,0 +1,52 @@
+"""The demo end to end: a face that arrives, a greeting that is heard, a parrot that answers."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import numpy as np
+import pytest
+
+from avatar_streaming import StreamingSystem
+from avatar_streaming.demo.runner import run_demo
+from tests.integration.client import RtcClient
+from tests.signals import ToneTrack, dominant_frequency
+
+BURST_S = (8.0, 9.0)
+"""When the test's microphone speaks: after the greeting, which the parrot does not hear."""
+
+
+@pytest.mark.timeout(90)
+async def test_demo_shows_a_face_speaks_and_repeats_what_it_hears() -> None:
+    ready: asyncio.Future[StreamingSystem] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    out = io.StringIO()
+    demo = asyncio.create_task(run_demo("127.0.0.1", 0, out=out, stop=stop,
+                                        on_ready=ready.set_result))
+    system = await asyncio.wait_for(ready, 10)
+    client = RtcClient(f"ws://127.0.0.1:{system.server.port}/",
+                       mic=ToneTrack(500.0, window_s=BURST_S))
+    try:
+        await client.connect()
+        frame = await asyncio.wait_for((await client.track("video")).recv(), 10)
+        assert (frame.width, frame.height) == (512, 512)
+        assert frame.to_ndarray(format="rgb24").std() > 20, "expected a face, got a flat picture"
+        audio = await client.track("audio")
+        received = []
+        for _ in range(int(16 / 0.02)):  # the greeting, the burst, and the reply
+            samples = (await asyncio.wait_for(audio.recv(), 5)).to_ndarray()
+            received.append(samples.reshape(-1, 2)[:, 0])
+        levels = np.array([np.abs(s.astype(np.int32)).mean() for s in received])
+        assert levels[: int(BURST_S[0] / 0.02)].max() > 300, "expected the greeting to be heard"
+        after = np.flatnonzero(levels[int((BURST_S[1] + 0.2) / 0.02):] > 300)
+        assert after.size > 30, "expected the parrot to say the burst back after the pause"
+        start = int((BURST_S[1] + 0.2) / 0.02) + int(after[5])
+        reply = np.concatenate(received[start:start + 25])
+        pitch = dominant_frequency(reply, 48000)
+        assert abs(pitch - 500) < 10, f"expected the 500 Hz burst back, got {pitch:.0f} Hz"
+        assert "open http://127.0.0.1:" in out.getvalue()
+    finally:
+        await client.close()
+        stop.set()
+        await asyncio.wait_for(demo, 10)
