@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
 
-from avatar_streaming import AudioChunk, StreamingSystem, VideoFrame
+from avatar_streaming import AudioChunk, VideoFrame
+from tests.conftest import MakeSystem, ws_url
+from tests.feeds import feeding_frames
 from tests.integration.client import RtcClient
-from tests.integration.conftest import MakeSystem, ws_url
 from tests.signals import (
     QUADRANT_COLOURS,
     ToneTrack,
@@ -24,31 +23,11 @@ from tests.signals import (
 )
 
 
-@contextlib.asynccontextmanager
-async def pushing_frames(system: StreamingSystem, image: np.ndarray,
-                         fps: float = 30) -> AsyncIterator[None]:
-    """Push ``image`` at ``fps`` (on a fixed schedule) for the duration of the block."""
-    async def push() -> None:
-        start, n = time.monotonic(), 0
-        while True:
-            await system.bridge.push_video_frame(
-                VideoFrame(image, image.shape[1], image.shape[0], time.time() * 1000))
-            n += 1
-            await asyncio.sleep(max(0.0, start + n / fps - time.monotonic()))
-
-    task = asyncio.create_task(push())
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
 async def test_browser_receives_pushed_frames_at_size_colour_and_rate(
         make_system: MakeSystem) -> None:
     system = await make_system()
     client = RtcClient(ws_url(system))
-    async with pushing_frames(system, quadrants()):
+    async with feeding_frames(system, quadrants()):
         await client.connect()
         video = await client.track("video")
         while True:  # the first frames may be the black placeholder

@@ -13,8 +13,8 @@ from avatar_streaming import (
     PeerDisconnectedEvent,
     VideoFrame,
 )
+from tests.conftest import MakeSystem, ws_url
 from tests.integration.client import RtcClient, SignalingClient
-from tests.integration.conftest import MakeSystem, ws_url
 from tests.signals import quadrants
 
 

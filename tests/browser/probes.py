@@ -1,0 +1,76 @@
+"""JavaScript run in the page to measure what a person would see and hear."""
+
+from __future__ import annotations
+
+# Frames decoded and the decoded size over a window, from getStats.
+VIDEO_RATE = """async (seconds) => {
+  const pc = window.avatarClient.pc;
+  const read = async () => {
+    for (const r of (await pc.getStats()).values())
+      if (r.type === 'inbound-rtp' && r.kind === 'video') return r;
+    return null;
+  };
+  const a = await read();
+  const t0 = performance.now();
+  await new Promise(res => setTimeout(res, seconds * 1000));
+  const b = await read();
+  const elapsed = (performance.now() - t0) / 1000;
+  return {fps: (b.framesDecoded - a.framesDecoded) / elapsed, width: b.frameWidth,
+          height: b.frameHeight, codec: (await pc.getStats()).get(b.codecId)?.mimeType};
+}"""
+
+# The colour at the centre of each quadrant of the shown video, through a canvas.
+QUADRANT_PIXELS = """() => {
+  const video = document.getElementById('video');
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(video, 0, 0);
+  const w = canvas.width / 4, h = canvas.height / 4;
+  return [[w, h], [3 * w, h], [w, 3 * h], [3 * w, 3 * h]].map(([x, y]) =>
+    Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3)));
+}"""
+
+# Inbound audio figures from getStats.
+AUDIO_STATS = """async () => {
+  for (const r of (await window.avatarClient.pc.getStats()).values())
+    if (r.type === 'inbound-rtp' && r.kind === 'audio')
+      return {packets: r.packetsReceived, energy: r.totalAudioEnergy,
+              concealed: r.concealedSamples, samples: r.totalSamplesReceived};
+  return null;
+}"""
+
+# The dominant frequency of the remote audio, by an AnalyserNode, averaged over a window.
+AUDIO_PITCH = """async (seconds) => {
+  const stream = new MediaStream(window.avatarClient.remoteStream.getAudioTracks());
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 16384;
+  analyser.smoothingTimeConstant = 0;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  const sum = new Float32Array(analyser.frequencyBinCount);
+  const end = performance.now() + seconds * 1000;
+  await new Promise(res => setTimeout(res, 400));
+  while (performance.now() < end) {
+    analyser.getFloatFrequencyData(bins);
+    for (let i = 0; i < bins.length; i++) sum[i] += Math.pow(10, bins[i] / 20);
+    await new Promise(res => setTimeout(res, 100));
+  }
+  let k = 1;
+  for (let i = 2; i < sum.length - 1; i++) if (sum[i] > sum[k]) k = i;
+  const [a, b, c] = [sum[k - 1], sum[k], sum[k + 1]];
+  const offset = 0.5 * (a - c) / (a - 2 * b + c);
+  const hz = (k + offset) * ctx.sampleRate / analyser.fftSize;
+  await ctx.close();
+  return hz;
+}"""
+
+# The settings of the microphone track the page sends.
+MIC_SETTINGS = """() => {
+  const track = window.avatarClient.localStream.getAudioTracks()[0];
+  const s = track.getSettings();
+  return {echoCancellation: s.echoCancellation, noiseSuppression: s.noiseSuppression,
+          autoGainControl: s.autoGainControl};
+}"""
