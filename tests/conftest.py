@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -34,3 +36,15 @@ async def make_system() -> AsyncIterator[MakeSystem]:
 
 def ws_url(system: StreamingSystem) -> str:
     return f"ws://127.0.0.1:{system.server.port}/"
+
+
+def page_url(system: StreamingSystem) -> str:
+    return f"http://127.0.0.1:{system.server.port}/"
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)

@@ -13,16 +13,9 @@ from avatar_streaming import (
     PeerDisconnectedEvent,
     VideoFrame,
 )
-from tests.conftest import MakeSystem, ws_url
+from tests.conftest import MakeSystem, wait_until, ws_url
 from tests.integration.client import RtcClient, SignalingClient
 from tests.signals import quadrants
-
-
-async def wait_until(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_config_message_comes_first(make_system: MakeSystem) -> None:
