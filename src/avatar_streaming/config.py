@@ -96,6 +96,8 @@ class MediaConfig:
     """Length of each "incoming-audio" chunk."""
     audio_queue_s: float = 30.0
     """Most pushed audio waiting to play; pushing beyond it raises AudioQueueFullError."""
+    video_bitrate_bps: int = 1_000_000
+    """Target of the one shared video encoder."""
 
     def __post_init__(self) -> None:
         _check_number("media.videoFps", self.video_fps, 1, 240)
@@ -110,6 +112,7 @@ class MediaConfig:
         _check_bool("media.debug", self.debug)
         _check_int("media.incomingAudioChunkMs", self.incoming_audio_chunk_ms, 10, 10_000)
         _check_number("media.audioQueueSeconds", self.audio_queue_s, 0.1, 3600)
+        _check_int("media.videoBitrate", self.video_bitrate_bps, 50_000, 20_000_000)
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ _MEDIA_KEYS: dict[str, tuple[str, Converter]] = {
     "debug": ("debug", _same),
     "incomingAudioChunkMs": ("incoming_audio_chunk_ms", _same),
     "audioQueueSeconds": ("audio_queue_s", _same),
+    "videoBitrate": ("video_bitrate_bps", _same),
 }
 
 

@@ -1,4 +1,4 @@
-"""StreamingSystem: wires the bridge, the media fan-outs and the signaling server."""
+"""StreamingSystem: wires the bridge, the shared encoders and the signaling server."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamTrack
 
 from .bridge import MediaBridge
 from .config import StreamingSystemConfig, load_config
 from .errors import ConfigError
 from .media.audio import TRACK_RATE, AudioQueue
-from .media.fanout import AudioFanout, VideoFanout
+from .media.encoder import CLOCK_RATES, VIDEO_CLOCK_RATE, AudioEncoder, VideoEncoder
+from .media.fanout import Broadcast
 from .media.incoming import IncomingAudio
+from .media.sources import AudioPlayout, VideoSource
 from .rtc.peer import Peer, PeerMedia
+from .rtc.rtp_out import RtpOut
 from .signaling.server import SignalingServer
 from .types import AudioChunk
 
@@ -25,31 +29,43 @@ SUPPORTED_VIDEO_CODECS = ("VP8", "H264")
 
 
 class StreamingSystem:
-    """The whole system: ``bridge`` to push into and listen on, ``server`` for browsers."""
+    """The whole system: ``bridge`` to push into and listen on, ``server`` for browsers.
+
+    One video encoder and one audio encoder serve every peer; each peer only
+    adds its own RTP headers, SRTP and sends (see media/fanout.py).
+    """
 
     def __init__(self, config: StreamingSystemConfig) -> None:
-        if config.webrtc.video_codec not in SUPPORTED_VIDEO_CODECS:
+        webrtc, media = config.webrtc, config.media
+        if webrtc.video_codec not in SUPPORTED_VIDEO_CODECS:
             raise ConfigError(f"webrtc.videoCodec: expected one of "
                               f"{', '.join(SUPPORTED_VIDEO_CODECS)} (supported by this build), "
-                              f"got {config.webrtc.video_codec!r}")
+                              f"got {webrtc.video_codec!r}")
         self.config = config
-        media = config.media
-        self.video = VideoFanout(media.video_fps, media.video_width, media.video_height)
-        self.audio = AudioFanout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)))
-        self.bridge = MediaBridge(media, self.video, self.audio.queue)
-        self.server = SignalingServer(config.webrtc, self._peer_media, self.get_status)
+        self.video = VideoSource(media.video_width, media.video_height)
+        self.video_stream = Broadcast("video", VIDEO_CLOCK_RATE)
+        self.video_encoder = VideoEncoder(webrtc.video_codec, self.video, self.video_stream,
+                                          fps=media.video_fps,
+                                          bitrate_bps=media.video_bitrate_bps)
+        self.audio_stream = Broadcast("audio", CLOCK_RATES[webrtc.audio_codec], history=128)
+        self.audio_encoder = AudioEncoder(webrtc.audio_codec, self.audio_stream)
+        self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),
+                                    self.audio_encoder.encode)
+        self.bridge = MediaBridge(media, self.video, self.playout.queue)
+        self.server = SignalingServer(webrtc, self._peer_media, self.get_status)
         self.bridge.on("video-frame", lambda f: self.server.emit("media-video-frame", f))
         self.bridge.on("audio-chunk", lambda c: self.server.emit("media-audio-chunk", c))
         self.server.on("incoming-audio", self.bridge.handle_incoming_audio)
         self._stopped = False
 
     async def listen(self) -> None:
-        """Start the signaling server (done by create_streaming_system)."""
+        """Start the signaling server and the media clocks (done by create_streaming_system)."""
+        self.video_encoder.start()
+        self.playout.start()
         await self.server.start()
 
     async def start(self) -> None:
-        """Start the media bridge: pushes are accepted and audio plays."""
-        self.audio.start()
+        """Start the media bridge: pushes are accepted."""
         await self.bridge.start()
 
     async def stop(self) -> None:
@@ -58,8 +74,9 @@ class StreamingSystem:
             return
         self._stopped = True
         await self.bridge.stop()
-        await self.audio.stop()
         await self.server.stop()
+        await self.playout.stop()
+        await self.video_encoder.stop()
 
     def get_status(self) -> dict[str, Any]:
         return {"peerCount": self.server.peer_count, "metrics": self.bridge.get_metrics()}
@@ -72,8 +89,13 @@ class StreamingSystem:
         await self.stop()
 
     def _peer_media(self) -> PeerMedia:
-        return PeerMedia(video_track=self.video.track, audio_track=self.audio.track,
+        return PeerMedia(attach_sender=self._attach_sender,
                          on_remote_audio=self._on_remote_audio)
+
+    def _attach_sender(self, kind: str, sender: RTCRtpSender) -> RtpOut:
+        if kind == "video":
+            return RtpOut(sender, self.video_stream, self.video_encoder.request_keyframe)
+        return RtpOut(sender, self.audio_stream)
 
     def _on_remote_audio(self, peer: Peer, track: MediaStreamTrack) -> IncomingAudio:
         media = self.config.media

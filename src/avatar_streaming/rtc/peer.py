@@ -31,6 +31,7 @@ from ..errors import NegotiationError
 from ..events import EventEmitter
 from ..signaling.protocol import ClientIceCandidate
 from .ice import allows_remote, filter_offer_candidates, gathering_on
+from .rtp_out import ParkedTrack, RtpOut
 from .state import PeerEvent, PeerState, next_state
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ _MIME = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264",
 class PeerMedia:
     """What a peer sends and where its microphone goes."""
 
-    video_track: Callable[[], MediaStreamTrack]
-    audio_track: Callable[[], MediaStreamTrack]
+    attach_sender: Callable[[str, RTCRtpSender], RtpOut]
+    """Serve this sender the shared stream of its kind ("video" or "audio")."""
     on_remote_audio: Callable[[Peer, MediaStreamTrack], RemoteAudioReader]
 
 
@@ -65,6 +66,7 @@ class Peer(EventEmitter):
         self._media = media
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[MediaStreamTrack] = []
+        self._outputs: list[RtpOut] = []
         self._readers: list[RemoteAudioReader] = []
         self._early_candidates: list[RTCIceCandidate | None] = []
 
@@ -103,9 +105,9 @@ class Peer(EventEmitter):
         pc.on("connectionstatechange", self._on_connection_state)
         pc.on("track", self._on_track)
         if "video" in kinds:
-            self._add_sender(pc, "video", "sendonly", self._media.video_track())
+            self._add_sender(pc, "video", "sendonly")
         if "audio" in kinds:
-            self._add_sender(pc, "audio", "sendrecv", self._media.audio_track())
+            self._add_sender(pc, "audio", "sendrecv")
         offer = filter_offer_candidates(offer_sdp, self._config.ice_host_addresses)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
@@ -117,8 +119,8 @@ class Peer(EventEmitter):
                                    ) from None
         return str(pc.localDescription.sdp)
 
-    def _add_sender(self, pc: RTCPeerConnection, kind: str, direction: str,
-                    track: MediaStreamTrack) -> None:
+    def _add_sender(self, pc: RTCPeerConnection, kind: str, direction: str) -> None:
+        track = ParkedTrack(kind)
         transceiver: RTCRtpTransceiver = pc.addTransceiver(track, direction=direction)
         codec = self._config.video_codec if kind == "video" else self._config.audio_codec
         transceiver.setCodecPreferences([
@@ -126,6 +128,7 @@ class Peer(EventEmitter):
             if c.mimeType.lower() in (_MIME[codec].lower(), f"{kind}/rtx")
         ])
         self._tracks.append(track)
+        self._outputs.append(self._media.attach_sender(kind, transceiver.sender))
 
     def _check_codecs(self, offer_sdp: str) -> None:
         """An offer without our configured codec gets an error naming it, not a fallback."""
@@ -195,6 +198,9 @@ class Peer(EventEmitter):
         self._advance(PeerEvent.CLOSED)
 
     async def _discard_pc(self) -> None:
+        for output in self._outputs:
+            output.close()
+        self._outputs.clear()
         for track in self._tracks:
             track.stop()
         self._tracks.clear()

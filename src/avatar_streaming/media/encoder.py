@@ -1,0 +1,147 @@
+"""One encoder per stream, shared by every viewer.
+
+``VideoEncoder`` encodes the latest frame as soon as it is pushed, and repeats
+it at the frame rate when the renderer is late, in a worker thread of its own
+(PyAV releases the GIL while libvpx or x264 work), so signaling and RTP stay
+responsive. Its bitrate is fixed: no viewer's bandwidth estimate resets it.
+Keyframes come when a viewer joins or asks (PLI/FIR), at most one per
+``keyframe_interval_s``; a request inside that window is served at its end.
+
+``AudioEncoder`` encodes each 20 ms frame of the playout once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import av
+import numpy as np
+from aiortc import RTCRtpCodecParameters, clock
+from aiortc.codecs import get_encoder
+from aiortc.codecs.base import Encoder
+
+from .audio import TRACK_RATE
+from .fanout import Broadcast
+from .sources import VideoSource
+
+log = logging.getLogger(__name__)
+
+VIDEO_CLOCK_RATE = 90000
+VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+AUDIO_TIME_BASE = fractions.Fraction(1, TRACK_RATE)
+CLOCK_RATES = {"opus": 48000, "pcmu": 8000, "pcma": 8000}
+MIME_TYPES = {"VP8": "video/VP8", "H264": "video/H264", "opus": "audio/opus",
+              "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
+
+
+def codec_encoder(codec: str, clock_rate: int) -> Encoder:
+    """aiortc's encoder (and packetizer) for one of our configured codec names."""
+    return get_encoder(RTCRtpCodecParameters(mimeType=MIME_TYPES[codec], clockRate=clock_rate,
+                                             payloadType=0))
+
+
+class VideoEncoder:
+    """Encodes the shared video once for every viewer."""
+
+    def __init__(self, codec: str, source: VideoSource, broadcast: Broadcast, *, fps: float,
+                 bitrate_bps: int, keyframe_interval_s: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.codec = codec
+        self._source = source
+        self._broadcast = broadcast
+        self._interval_s = 1.0 / fps
+        self._bitrate_bps = bitrate_bps
+        self._keyframe_interval_s = keyframe_interval_s
+        self._clock = clock
+        self._encoder = codec_encoder(codec, VIDEO_CLOCK_RATE)
+        self._pin_bitrate()
+        self._keyframe_wanted = True
+        self._last_keyframe_s = -1e9
+        self._epoch = clock()
+        self._last_pts = -1
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"encoder-{codec}")
+        self._task: asyncio.Task[None] | None = None
+        self.frames_encoded = 0
+        self.keyframes = 0
+        self.encode_seconds = 0.0
+        broadcast.on_join = self.request_keyframe
+
+    def _pin_bitrate(self) -> None:
+        if hasattr(self._encoder, "target_bitrate"):
+            self._encoder.target_bitrate = self._bitrate_bps
+
+    def request_keyframe(self) -> None:
+        """Make a coming frame a keyframe (rate-limited)."""
+        self._keyframe_wanted = True
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="video-encoder")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._thread.shutdown(wait=True)
+
+    async def _run(self) -> None:
+        seen, last_sent = -1, None
+        while True:
+            if last_sent is not None:
+                await self._source.wait_newer(seen, last_sent + self._interval_s - self._clock())
+            seen, frame = self._source.latest
+            last_sent = self._clock()
+            if self._broadcast.viewer_count == 0:
+                self._keyframe_wanted = True  # whoever joins first starts from one
+                continue
+            await self._encode_and_send(frame, last_sent)
+
+    async def _encode_and_send(self, frame: av.VideoFrame, now: float) -> None:
+        frame.pts = max(int((now - self._epoch) * VIDEO_CLOCK_RATE), self._last_pts + 1)
+        frame.time_base = VIDEO_TIME_BASE
+        frame.pict_type = av.video.frame.PictureType.NONE
+        self._last_pts = frame.pts
+        keyframe = self._take_keyframe(now)
+        self._pin_bitrate()
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        payloads, timestamp = await loop.run_in_executor(
+            self._thread, self._encoder.encode, frame, keyframe)
+        self.encode_seconds += time.perf_counter() - started
+        self.frames_encoded += 1
+        self.keyframes += keyframe
+        if payloads:
+            self._broadcast.send(payloads, timestamp, clock.current_ntp_time())
+
+    def _take_keyframe(self, now: float) -> bool:
+        if self._keyframe_wanted and now - self._last_keyframe_s >= self._keyframe_interval_s:
+            self._keyframe_wanted = False
+            self._last_keyframe_s = now
+            return True
+        return False
+
+
+class AudioEncoder:
+    """Encodes each played 20 ms frame once for every viewer."""
+
+    def __init__(self, codec: str, broadcast: Broadcast) -> None:
+        self.codec = codec
+        self._broadcast = broadcast
+        self._encoder = codec_encoder(codec, CLOCK_RATES[codec])
+
+    def encode(self, samples: np.ndarray, position: int) -> None:
+        """Encode one frame of mono int16 at 48 kHz starting at sample ``position``."""
+        if self._broadcast.viewer_count == 0:
+            return
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = TRACK_RATE
+        frame.pts, frame.time_base = position, AUDIO_TIME_BASE
+        payloads, timestamp = self._encoder.encode(frame)
+        if payloads:
+            self._broadcast.send(payloads, timestamp, clock.current_ntp_time())

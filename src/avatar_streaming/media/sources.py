@@ -1,0 +1,87 @@
+"""The two clocks of the outgoing media: the latest video frame, and audio played in real time.
+
+``VideoSource`` holds the latest pushed frame and wakes whoever waits for a
+newer one. ``AudioPlayout`` plays the audio queue in real time, one 20 ms
+frame per tick (silence when the queue is dry), and hands each frame on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import av
+import numpy as np
+
+from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from .video import solid_frame
+
+
+class VideoSource:
+    """The latest pushed frame (yuv420p)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self._latest = solid_frame(width, height)
+        self._seq = 0
+        self._next: asyncio.Future[None] | None = None
+
+    def publish(self, frame: av.VideoFrame) -> None:
+        """Make ``frame`` the latest; wake whoever waits for a new one."""
+        self._latest = frame
+        self._seq += 1
+        if self._next is not None and not self._next.done():
+            self._next.set_result(None)
+        self._next = None
+
+    @property
+    def latest(self) -> tuple[int, av.VideoFrame]:
+        return self._seq, self._latest
+
+    async def wait_newer(self, seq: int, timeout_s: float) -> None:
+        """Return when a frame newer than ``seq`` exists, or after ``timeout_s``."""
+        if self._seq != seq or timeout_s <= 0:
+            return
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._next), timeout_s)
+        except TimeoutError:
+            pass
+
+
+class AudioPlayout:
+    """Plays the audio queue in real time, 20 ms a tick, to ``on_frame``."""
+
+    def __init__(self, queue: AudioQueue, on_frame: Callable[[np.ndarray, int], None],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.queue = queue
+        self.clock = clock
+        self._on_frame = on_frame
+        self._task: asyncio.Task[None] | None = None
+        self.frames_played = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="audio-playout")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        start = self.clock()
+        period = FRAME_SAMPLES / TRACK_RATE
+        while True:
+            self.tick()
+            due = start + self.frames_played * period
+            await asyncio.sleep(max(0.0, due - self.clock()))
+
+    def tick(self) -> None:
+        """Play one 20 ms frame now: samples (mono int16 at 48 kHz) and their position."""
+        samples, _queued = self.queue.read(FRAME_SAMPLES)
+        position = self.frames_played * FRAME_SAMPLES
+        self.frames_played += 1
+        self._on_frame(samples, position)
