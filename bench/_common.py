@@ -1,0 +1,53 @@
+"""Pieces the benchmarks share: what is pushed, and how CPU time is read."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import numpy as np
+
+from avatar_streaming import AudioChunk, StreamingSystem, VideoFrame
+from avatar_streaming.demo.face import FaceRenderer
+
+LOOPBACK_WEBRTC = {"signalingHost": "127.0.0.1", "iceServers": [],
+                   "iceHostAddresses": ["127.0.0.1"]}
+FPS = 30
+SIZE = 512
+
+
+class TalkingFace:
+    """Realistic content for the encoder: the demo face with a moving mouth, at 30 fps."""
+
+    def __init__(self) -> None:
+        self._face = FaceRenderer(SIZE, SIZE)
+        self._start = time.monotonic()
+
+    def frame(self) -> np.ndarray:
+        t = time.monotonic() - self._start
+        return self._face.render(0.5 + 0.5 * np.sin(2 * np.pi * 3 * t), t)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (seconds)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+async def feed(system: StreamingSystem, seconds: float | None = None) -> None:
+    """Push the talking face at 30 fps and a continuous tone, like a renderer and a TTS."""
+    face = TalkingFace()
+    t = np.arange(1600) / 16000
+    tone = (0.2 * 32767 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
+    start, n, audio_pushed = time.monotonic(), 0, 0.0
+    while seconds is None or time.monotonic() - start < seconds:
+        await system.bridge.push_video_frame(VideoFrame(face.frame(), SIZE, SIZE,
+                                                        time.time() * 1000))
+        while audio_pushed < time.monotonic() - start + 0.3:
+            await system.bridge.push_audio_chunk(AudioChunk(tone, 16000, 1, time.time() * 1000))
+            audio_pushed += 0.1
+        n += 1
+        await asyncio.sleep(max(0.0, start + n / FPS - time.monotonic()))
