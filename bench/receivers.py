@@ -108,7 +108,8 @@ async def main() -> None:
     before, started = [v.counts() for v in viewers], time.monotonic()
     await stdin.readline()  # "stop"
     after, elapsed = [v.counts() for v in viewers], time.monotonic() - started
-    rates = {key: [(a.get(key, 0) - b.get(key, 0)) / elapsed for a, b in zip(after, before)]
+    rates = {key: [(a.get(key, 0) - b.get(key, 0)) / elapsed
+                   for a, b in zip(after, before, strict=True)]
              for key in ("video-frames", "video-packets", "audio-packets")}
     print(json.dumps({"connected": connected, "seconds": elapsed, **rates}), flush=True)
     await asyncio.gather(*(v.close() for v in viewers), return_exceptions=True)

@@ -19,11 +19,11 @@ import time
 
 import av
 import numpy as np
-from _common import FPS, LOOPBACK_WEBRTC, SIZE, TalkingFace, feed
 from aiohttp import WSMsgType, web
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from _common import FPS, LOOPBACK_WEBRTC, SIZE, TalkingFace, feed
 from avatar_streaming import create_streaming_system
 from avatar_streaming.rtc.ice import gathering_on
 

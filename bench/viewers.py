@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from _common import process_cpu_seconds
 
 HERE = Path(__file__).parent
