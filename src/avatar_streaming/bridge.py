@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-import av
 import numpy as np
 
 from .config import MediaConfig
 from .events import EventEmitter
 from .media.audio import TRACK_RATE, AudioQueue, Resampler, pcm_samples
-from .media.video import to_av_frame
+from .media.pixels import PixelRing
+from .media.video import Picture, accept_frame
 from .metrics import StreamMetrics
 from .types import AudioChunk, VideoFrame
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class VideoSink(Protocol):
-    def publish(self, frame: av.VideoFrame) -> None: ...
+    def publish(self, picture: Picture) -> None: ...
 
 
 class MediaBridge(EventEmitter):
@@ -39,6 +39,7 @@ class MediaBridge(EventEmitter):
         self._video = video
         self._audio = audio
         self._resampler = Resampler(TRACK_RATE, 1)
+        self._pixels = PixelRing()
 
     @property
     def is_streaming(self) -> bool:
@@ -58,9 +59,9 @@ class MediaBridge(EventEmitter):
         """
         if not self.metrics.is_streaming:
             return
-        converted = to_av_frame(frame)
+        picture = accept_frame(frame, self._pixels)
         latency = self.metrics.record_video_frame(frame.timestamp)
-        self._video.publish(converted)
+        self._video.publish(picture)
         if self.config.debug:
             log.debug("video frame %dx%d latency %.1f ms", frame.width, frame.height, latency)
         self.emit("video-frame", frame)

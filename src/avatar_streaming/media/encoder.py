@@ -28,6 +28,7 @@ from aiortc.codecs.base import Encoder
 from .audio import TRACK_RATE
 from .fanout import Broadcast
 from .sources import VideoSource
+from .video import Picture
 
 log = logging.getLogger(__name__)
 
@@ -95,29 +96,40 @@ class VideoEncoder:
         while True:
             if last_sent is not None:
                 await self._source.wait_newer(seen, last_sent + self._interval_s - self._clock())
-            seen, frame = self._source.latest
+            seen, picture = self._source.latest
             last_sent = self._clock()
             if self._broadcast.viewer_count == 0:
                 self._keyframe_wanted = True  # whoever joins first starts from one
                 continue
-            await self._encode_and_send(frame, last_sent)
+            await self._encode_and_send(picture, last_sent)
 
-    async def _encode_and_send(self, frame: av.VideoFrame, now: float) -> None:
-        frame.pts = max(int((now - self._epoch) * VIDEO_CLOCK_RATE), self._last_pts + 1)
-        frame.time_base = VIDEO_TIME_BASE
-        frame.pict_type = av.video.frame.PictureType.NONE
-        self._last_pts = frame.pts
+    async def _encode_and_send(self, picture: Picture, now: float) -> None:
+        pts = max(int((now - self._epoch) * VIDEO_CLOCK_RATE), self._last_pts + 1)
+        self._last_pts = pts
         keyframe = self._take_keyframe(now)
-        self._pin_bitrate()
-        started = time.perf_counter()
         loop = asyncio.get_running_loop()
         payloads, timestamp = await loop.run_in_executor(
-            self._thread, self._encoder.encode, frame, keyframe)
-        self.encode_seconds += time.perf_counter() - started
+            self._thread, self._encode, picture, pts, keyframe)
         self.frames_encoded += 1
         self.keyframes += keyframe
-        if payloads:
+        if payloads and timestamp is not None:
             self._broadcast.send(payloads, timestamp, clock.current_ntp_time())
+        elif keyframe:
+            self._keyframe_wanted = True  # nothing went out: ask again
+
+    def _encode(self, picture: Picture, pts: int,
+                keyframe: bool) -> tuple[list[bytes], int | None]:
+        """In the encoder's thread: convert (once per picture) and encode."""
+        started = time.perf_counter()
+        frame = picture.yuv()
+        if frame is None:  # overwritten by newer pushes: the next round takes the latest
+            return [], None
+        frame.pts, frame.time_base = pts, VIDEO_TIME_BASE
+        frame.pict_type = av.video.frame.PictureType.NONE  # a repeat is no keyframe
+        self._pin_bitrate()
+        encoded = self._encoder.encode(frame, keyframe)
+        self.encode_seconds += time.perf_counter() - started
+        return encoded
 
     def _take_keyframe(self, now: float) -> bool:
         if self._keyframe_wanted and now - self._last_keyframe_s >= self._keyframe_interval_s:

@@ -11,31 +11,30 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import av
 import numpy as np
 
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
-from .video import solid_frame
+from .video import Picture, solid_picture
 
 
 class VideoSource:
-    """The latest pushed frame (yuv420p)."""
+    """The latest pushed picture."""
 
     def __init__(self, width: int, height: int) -> None:
-        self._latest = solid_frame(width, height)
+        self._latest = solid_picture(width, height)
         self._seq = 0
         self._next: asyncio.Future[None] | None = None
 
-    def publish(self, frame: av.VideoFrame) -> None:
-        """Make ``frame`` the latest; wake whoever waits for a new one."""
-        self._latest = frame
+    def publish(self, picture: Picture) -> None:
+        """Make ``picture`` the latest; wake whoever waits for a new one."""
+        self._latest = picture
         self._seq += 1
         if self._next is not None and not self._next.done():
             self._next.set_result(None)
         self._next = None
 
     @property
-    def latest(self) -> tuple[int, av.VideoFrame]:
+    def latest(self) -> tuple[int, Picture]:
         return self._seq, self._latest
 
     async def wait_newer(self, seq: int, timeout_s: float) -> None:

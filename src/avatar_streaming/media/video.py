@@ -1,6 +1,17 @@
-"""Frame conversion: every VideoFrame format the contract names, to yuv420p for the encoders."""
+"""Frame intake: every VideoFrame format the contract names, to yuv420p for the encoder.
+
+A push must cost the renderer little, so ``accept_frame`` only validates and
+copies raw pixels out of the caller's buffer (the caller may reuse it at once)
+into a reusable ring (see pixels.py); the conversion to yuv420p runs later,
+once, in the encoder's thread.
+Encoded images (JPEG, PNG) are decoded at once, so a corrupt one is reported
+to the caller that pushed it.
+"""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
 
 import av
 import numpy as np
@@ -8,13 +19,47 @@ import numpy as np
 from ..errors import FrameError
 from ..types import VideoFrame
 from .buffers import as_uint8
+from .pixels import PixelRing
 
 VIDEO_FORMATS = ("RGBA", "YUV", "JPEG", "PNG")
 _IMAGE_DECODERS = {"JPEG": "mjpeg", "PNG": "png"}
 
 
+class Picture:
+    """A validated frame, converted to yuv420p once, when first needed."""
+
+    def __init__(self, convert: Callable[[], av.VideoFrame | None]) -> None:
+        self._convert: Callable[[], av.VideoFrame | None] | None = convert
+        self._yuv: av.VideoFrame | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def ready(cls, yuv: av.VideoFrame) -> Picture:
+        return cls(lambda: yuv)
+
+    def yuv(self) -> av.VideoFrame | None:
+        """The yuv420p frame (converted on the first call, from any thread).
+
+        None when its pixels were overwritten before they were converted: the
+        reader fell a whole ring of newer pushes behind.
+        """
+        with self._lock:
+            if self._yuv is None and self._convert is not None:
+                self._yuv = self._convert()
+                if self._yuv is not None:
+                    self._convert = None
+            return self._yuv
+
+
 def to_av_frame(frame: VideoFrame) -> av.VideoFrame:
-    """Validate a pushed frame and convert it to a yuv420p ``av.VideoFrame``.
+    """Validate and convert a frame at once."""
+    yuv = accept_frame(frame, PixelRing(1)).yuv()
+    assert yuv is not None
+    return yuv
+
+
+def accept_frame(frame: VideoFrame, ring: PixelRing) -> Picture:
+    """Validate a pushed frame and copy its pixels into ``ring``.
 
     Raises FrameError (a ValueError) saying what was expected and what came.
     """
@@ -24,9 +69,9 @@ def to_av_frame(frame: VideoFrame) -> av.VideoFrame:
             raise FrameError(f"VideoFrame.{name}: expected an integer in [2, 8192], got {value!r}")
     match frame.format:
         case "RGBA":
-            return _from_rgba(frame, width, height)
+            return _from_rgba(frame, width, height, ring)
         case "YUV":
-            return _from_i420(frame, width, height)
+            return _from_i420(frame, width, height, ring)
         case "JPEG" | "PNG":
             return _from_image(frame, width, height)
         case other:
@@ -42,7 +87,7 @@ def _pixels(frame: VideoFrame) -> np.ndarray:
         raise FrameError(str(exc)) from None
 
 
-def _from_rgba(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
+def _from_rgba(frame: VideoFrame, width: int, height: int, ring: PixelRing) -> Picture:
     data = frame.data
     if isinstance(data, np.ndarray) and data.ndim == 3 and data.shape != (height, width, 4):
         raise FrameError(
@@ -56,11 +101,15 @@ def _from_rgba(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
             f"VideoFrame.data: expected {expected} bytes of RGBA for {width}x{height}, "
             f"got {pixels.size}"
         )
-    rgba = av.VideoFrame.from_ndarray(pixels.reshape(height, width, 4), format="rgba")
-    return rgba.reformat(format="yuv420p")
+    stored = ring.store(pixels.reshape(height, width, 4))
+    return Picture(lambda: stored.read(_rgba_to_yuv))
 
 
-def _from_i420(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
+def _rgba_to_yuv(rgba: np.ndarray) -> av.VideoFrame:
+    return av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format="yuv420p")
+
+
+def _from_i420(frame: VideoFrame, width: int, height: int, ring: PixelRing) -> Picture:
     if width % 2 or height % 2:
         raise FrameError(
             f"VideoFrame: expected even width and height for YUV, got {width}x{height}")
@@ -71,10 +120,12 @@ def _from_i420(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
             f"VideoFrame.data: expected {expected} bytes of I420 YUV for {width}x{height}, "
             f"got {pixels.size}"
         )
-    return av.VideoFrame.from_ndarray(pixels.reshape(height * 3 // 2, width), format="yuv420p")
+    stored = ring.store(pixels.reshape(height * 3 // 2, width))
+    return Picture(lambda: stored.read(lambda planes: av.VideoFrame.from_ndarray(
+        planes, format="yuv420p")))
 
 
-def _from_image(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
+def _from_image(frame: VideoFrame, width: int, height: int) -> Picture:
     pixels = _pixels(frame)
     codec = av.CodecContext.create(_IMAGE_DECODERS[frame.format], "r")
     assert isinstance(codec, av.VideoCodecContext)
@@ -90,11 +141,12 @@ def _from_image(frame: VideoFrame, width: int, height: int) -> av.VideoFrame:
     if (image.width, image.height) != (width, height):
         raise FrameError(f"VideoFrame: expected a {width}x{height} {frame.format} image, "
                          f"got {image.width}x{image.height}")
-    return image.reformat(format="yuv420p")
+    return Picture.ready(image.reformat(format="yuv420p"))
 
 
-def solid_frame(width: int, height: int, rgb: tuple[int, int, int] = (0, 0, 0)) -> av.VideoFrame:
-    """A single-colour frame, shown before the renderer's first push."""
+def solid_picture(width: int, height: int, rgb: tuple[int, int, int] = (0, 0, 0)) -> Picture:
+    """A single-colour picture, shown before the renderer's first push."""
     pixels = np.empty((height, width, 3), dtype=np.uint8)
     pixels[:] = rgb
-    return av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv420p")
+    return Picture.ready(av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                         .reformat(format="yuv420p"))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from avatar_streaming import FrameError, VideoFrame
-from avatar_streaming.media.video import to_av_frame
+from avatar_streaming.media.pixels import PixelRing
+from avatar_streaming.media.video import accept_frame, to_av_frame
 from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
 
 
@@ -78,3 +79,22 @@ def test_png_from_an_in_memory_file() -> None:
             out.mux(packet)
     out_frame = to_av_frame(VideoFrame(buf.getvalue(), 16, 16, 0, "PNG"))
     assert colours_match(quadrant_centres(rgb_of(out_frame)), QUADRANT_COLOURS)
+
+
+def test_pixels_are_copied_at_push_and_converted_later() -> None:
+    ring = PixelRing(slots=2)
+    img = quadrants(32, 32)
+    picture = accept_frame(VideoFrame(img, 32, 32, 0), ring)
+    img[:] = 0  # the caller reuses its buffer at once
+    yuv = picture.yuv()
+    assert yuv is not None
+    assert colours_match(quadrant_centres(rgb_of(yuv)), QUADRANT_COLOURS)
+    assert picture.yuv() is yuv, "converted once"
+
+
+def test_a_picture_overwritten_before_conversion_reads_as_none() -> None:
+    ring = PixelRing(slots=2)
+    first = accept_frame(VideoFrame(quadrants(32, 32), 32, 32, 0), ring)
+    for _ in range(2):
+        accept_frame(VideoFrame(quadrants(32, 32), 32, 32, 0), ring)
+    assert first.yuv() is None

@@ -1,0 +1,81 @@
+"""Push cost: how long push_video_frame and push_audio_chunk take in the caller.
+
+A renderer at 30 fps and a synthesizer push from their own loops; every
+microsecond a push holds them is theirs. The system runs as in production (its
+encoder working on the pushed frames, one viewer connected), the face is
+rendered beforehand so only the push is timed, and a 1 MiB copy is timed in
+the same run as a baseline. Prints one JSON line.
+
+    .venv/bin/python bench/push_cost.py [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import FPS, LOOPBACK_WEBRTC, SIZE, TalkingFace
+from avatar_streaming import AudioChunk, VideoFrame, create_streaming_system
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from tests.integration.client import RtcClient
+
+
+def summary(samples_s: list[float]) -> dict[str, float]:
+    us = np.array(samples_s) * 1e6
+    return {"median_us": float(np.median(us)), "p99_us": float(np.percentile(us, 99)),
+            "n": len(us)}
+
+
+async def run(seconds: float) -> dict[str, object]:
+    faces = [TalkingFace().frame() for _ in range(30)]
+    t = np.arange(1600) / 16000
+    chunk = (0.2 * 32767 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
+    video_s: list[float] = []
+    audio_s: list[float] = []
+    copy_s: list[float] = []
+    async with await create_streaming_system(
+            {"webrtc": {**LOOPBACK_WEBRTC, "signalingPort": 0}}) as system:
+        await system.start()
+        viewer = RtcClient(f"ws://127.0.0.1:{system.server.port}/")
+        if "--no-viewer" not in sys.argv:
+            await viewer.connect()
+        start, n = time.monotonic(), 0
+        while time.monotonic() - start < seconds:
+            pixels = faces[n % len(faces)]
+            frame = VideoFrame(pixels, SIZE, SIZE, time.time() * 1000)
+            t0 = time.perf_counter()
+            await system.bridge.push_video_frame(frame)
+            video_s.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            pixels.copy()
+            copy_s.append(time.perf_counter() - t0)
+            if n % 3 == 0:  # 100 ms of audio every 100 ms
+                t0 = time.perf_counter()
+                await system.bridge.push_audio_chunk(
+                    AudioChunk(chunk, 16000, 1, time.time() * 1000))
+                audio_s.append(time.perf_counter() - t0)
+            n += 1
+            await asyncio.sleep(max(0.0, start + n / FPS - time.monotonic()))
+        await viewer.close()
+    return {"bench": "push_cost", "seconds": seconds,
+            "push_video_frame": summary(video_s),
+            "push_audio_chunk_100ms_16k": summary(audio_s),
+            "baseline_copy_1MiB": summary(copy_s)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    args, _ = parser.parse_known_args()
+    print(json.dumps(asyncio.run(run(args.seconds))))
+
+
+if __name__ == "__main__":
+    main()
