@@ -18,15 +18,22 @@ SIZE = 512
 
 
 class TalkingFace:
-    """Realistic content for the encoder: the demo face with a moving mouth, at 30 fps."""
+    """Realistic content for the encoder: the demo face talking, 2 s of frames drawn up front.
 
-    def __init__(self) -> None:
-        self._face = FaceRenderer(SIZE, SIZE)
-        self._start = time.monotonic()
+    Drawing happens before the measurement, so the figures are the system's
+    alone, not the drawing's.
+    """
+
+    def __init__(self, seconds: float = 2.0) -> None:
+        face = FaceRenderer(SIZE, SIZE)
+        times = np.arange(int(seconds * FPS)) / FPS
+        self._frames = [face.render(0.5 + 0.5 * np.sin(2 * np.pi * 3 * t), t) for t in times]
+        self._next = 0
 
     def frame(self) -> np.ndarray:
-        t = time.monotonic() - self._start
-        return self._face.render(0.5 + 0.5 * np.sin(2 * np.pi * 3 * t), t)
+        frame = self._frames[self._next % len(self._frames)]
+        self._next += 1
+        return frame
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -34,7 +34,8 @@ def summary(samples_s: list[float]) -> dict[str, float]:
 
 
 async def run(seconds: float) -> dict[str, object]:
-    faces = [TalkingFace().frame() for _ in range(30)]
+    face = TalkingFace(1.0)
+    faces = [face.frame() for _ in range(30)]
     t = np.arange(1600) / 16000
     chunk = (0.2 * 32767 * np.sin(2 * np.pi * 300 * t)).astype("<i2").tobytes()
     video_s: list[float] = []

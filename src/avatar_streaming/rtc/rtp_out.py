@@ -61,6 +61,8 @@ class RtpOut:
         self._mid = b""
         self._mid_id = 0
         self._abs_id = 0
+        self._ext_head = b""
+        self._ext_tail = b""
         self.packets = 0
         self.octets = 0
         self.retransmits = 0
@@ -81,6 +83,9 @@ class RtpOut:
             elif ext.uri == _ABS_SEND_TIME_URI:
                 self._abs_id = ext.id
         self._mid = (parameters.muxId or "").encode()
+        if not self._mid:
+            self._mid_id = 0
+        self._prepare_extensions()
         if self.closed:
             return
         self._first_index = self._broadcast.next_index
@@ -120,17 +125,25 @@ class RtpOut:
         return _HEADER.pack(first, second, seq, self._timestamp(payload), ssrc) + extensions
 
     def _extensions(self, send_time_ntp: int) -> bytes:
-        """The one-byte-header extension block (RFC 8285): abs-send-time and mid."""
-        body = b""
+        """The one-byte-header extension block (RFC 8285): abs-send-time, then mid."""
+        if not self._abs_id:
+            return self._ext_head + self._ext_tail
+        abs_send_time = ((send_time_ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
+        return self._ext_head + abs_send_time + self._ext_tail
+
+    def _prepare_extensions(self) -> None:
+        """Everything of the extension block but the abs-send-time value, once."""
+        body_len = (4 if self._abs_id else 0) + (1 + len(self._mid) if self._mid_id else 0)
+        if body_len == 0:
+            self._ext_head, self._ext_tail = b"", b""
+            return
+        words = (body_len + 3) // 4
+        self._ext_head = struct.pack("!HH", 0xBEDE, words)
         if self._abs_id:
-            abs_send_time = (send_time_ntp >> 14) & 0xFFFFFF
-            body += bytes([self._abs_id << 4 | 2]) + abs_send_time.to_bytes(3, "big")
-        if self._mid_id and self._mid:
-            body += bytes([self._mid_id << 4 | (len(self._mid) - 1)]) + self._mid
-        if not body:
-            return b""
-        body += b"\0" * (-len(body) % 4)
-        return struct.pack("!HH", 0xBEDE, len(body) // 4) + body
+            self._ext_head += bytes([self._abs_id << 4 | 2])
+        tail = bytes([self._mid_id << 4 | (len(self._mid) - 1)]) + self._mid \
+            if self._mid_id else b""
+        self._ext_tail = tail + b"\0" * (words * 4 - body_len)
 
     def _retransmit(self, seq: int) -> None:
         """Answer a NACK from the shared history, as RTX when negotiated."""
