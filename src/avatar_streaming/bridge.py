@@ -19,7 +19,7 @@ from .media.audio import TRACK_RATE, AudioQueue, Resampler, pcm_samples
 from .media.pixels import PixelRing
 from .media.video import Picture, accept_frame
 from .metrics import StreamMetrics
-from .types import AudioChunk, VideoFrame
+from .types import AudioChunk, PlaybackInterruptedEvent, VideoFrame
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,17 @@ class VideoSink(Protocol):
     def publish(self, picture: Picture) -> None: ...
 
 
-class MediaBridge(EventEmitter):
-    """Events: "video-frame", "audio-chunk", "incoming-audio"."""
+class Playout(Protocol):
+    queue: AudioQueue
 
-    def __init__(self, config: MediaConfig, video: VideoSink, audio: AudioQueue,
+    def interrupt(self) -> PlaybackInterruptedEvent: ...
+
+
+class MediaBridge(EventEmitter):
+    """Events: "video-frame", "audio-chunk", "incoming-audio", and where speech stands:
+    "playback-started", "playback-finished", "playback-interrupted"."""
+
+    def __init__(self, config: MediaConfig, video: VideoSink, audio: Playout,
                  metrics: StreamMetrics | None = None) -> None:
         super().__init__()
         self.config = config
@@ -76,9 +83,17 @@ class MediaBridge(EventEmitter):
         if not self.metrics.is_streaming:
             return
         samples = pcm_samples(chunk)
-        self._audio.push(self._to_track_rate(samples, chunk.sample_rate))
+        self._audio.queue.push(self._to_track_rate(samples, chunk.sample_rate), chunk.timestamp)
         self.metrics.record_audio_chunk()
         self.emit("audio-chunk", chunk)
+
+    async def interrupt(self) -> PlaybackInterruptedEvent:
+        """Barge-in: drop all queued speech; silence from the next 20 ms frame.
+
+        Emits "playback-interrupted" with the milliseconds dropped.
+        """
+        self._resampler = Resampler(TRACK_RATE, 1)  # nor the few ms it holds back
+        return self._audio.interrupt()
 
     def handle_incoming_audio(self, chunk: AudioChunk) -> None:
         """Re-emit a browser microphone chunk as "incoming-audio". No-op unless started."""

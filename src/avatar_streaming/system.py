@@ -50,8 +50,8 @@ class StreamingSystem:
         self.audio_stream = Broadcast("audio", CLOCK_RATES[webrtc.audio_codec], history=128)
         self.audio_encoder = AudioEncoder(webrtc.audio_codec, self.audio_stream)
         self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),
-                                    self.audio_encoder.encode)
-        self.bridge = MediaBridge(media, self.video, self.playout.queue)
+                                    self.audio_encoder.encode, self._playback_event)
+        self.bridge = MediaBridge(media, self.video, self.playout)
         self.server = SignalingServer(webrtc, self._peer_media, self.get_status)
         self.bridge.on("video-frame", lambda f: self.server.emit("media-video-frame", f))
         self.bridge.on("audio-chunk", lambda c: self.server.emit("media-audio-chunk", c))
@@ -102,6 +102,9 @@ class StreamingSystem:
         return IncomingAudio(
             track, peer.id, sample_rate=media.audio_sample_rate, channels=media.audio_channels,
             chunk_ms=media.incoming_audio_chunk_ms, emit=self._emit_incoming)
+
+    def _playback_event(self, name: str, payload: object) -> None:
+        self.bridge.emit(name, payload)
 
     def _emit_incoming(self, chunk: AudioChunk) -> None:
         self.server.emit("incoming-audio", chunk)

@@ -76,3 +76,26 @@ class IceCandidateEvent:
     peer_id: str
     candidate: dict[str, Any] | None
     """The client's RTCIceCandidateInit; None marks the end of its candidates."""
+
+
+@dataclass(frozen=True)
+class PlaybackEvent:
+    """Payload of "playback-started" and "playback-finished"."""
+
+    timestamp: float
+    """Capture time (Unix ms) of the speech concerned: its first sample when it starts,
+    the end of its last sample when it finishes."""
+    at: float
+    """When it started or finished playing (Unix ms)."""
+
+
+@dataclass(frozen=True)
+class PlaybackInterruptedEvent:
+    """Payload of "playback-interrupted"."""
+
+    dropped_ms: float
+    """How much queued speech was dropped."""
+    timestamp: float | None
+    """Capture time (Unix ms) up to which speech had played; None if none had."""
+    at: float
+    """When it was interrupted (Unix ms)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -84,18 +85,39 @@ class Resampler:
         return np.concatenate(out)
 
 
+@dataclass
+class _Part:
+    samples: np.ndarray
+    timestamp_ms: float
+    """Capture time of the part's first sample, Unix ms."""
+
+
+@dataclass(frozen=True)
+class Read:
+    """What one read took from the queue."""
+
+    samples: np.ndarray
+    """Exactly the samples asked for: queued ones first, then silence."""
+    queued: int
+    """How many came from the queue."""
+    first_timestamp_ms: float | None
+    """Capture time of the first queued sample read (None if all silence)."""
+    last_timestamp_ms: float | None
+    """Capture time just after the last queued sample read."""
+
+
 class AudioQueue:
-    """Mono int16 samples waiting to play, bounded; reads pad with silence."""
+    """Mono int16 samples at the track rate waiting to play, bounded; reads pad with silence."""
 
     def __init__(self, max_samples: int) -> None:
         self.max_samples = max_samples
-        self._parts: deque[np.ndarray] = deque()
+        self._parts: deque[_Part] = deque()
         self._size = 0
 
     def __len__(self) -> int:
         return self._size
 
-    def push(self, samples: np.ndarray) -> None:
+    def push(self, samples: np.ndarray, timestamp_ms: float = 0.0) -> None:
         """Queue all of ``samples`` or, if they would overflow, none of them."""
         if self._size + samples.size > self.max_samples:
             raise AudioQueueFullError(
@@ -104,24 +126,27 @@ class AudioQueue:
                 f"got {samples.size} ({samples.size / TRACK_RATE:.2f} s)"
             )
         if samples.size:
-            self._parts.append(samples.reshape(-1))
+            self._parts.append(_Part(samples.reshape(-1), timestamp_ms))
             self._size += samples.size
 
-    def read(self, count: int) -> tuple[np.ndarray, int]:
-        """``count`` samples and how many of them came from the queue (the rest is silence)."""
+    def read(self, count: int) -> Read:
+        """``count`` samples: queued ones first, then silence."""
         out = np.zeros(count, dtype=np.int16)
         filled = 0
+        first = last = None
         while filled < count and self._parts:
             part = self._parts[0]
-            take = min(count - filled, part.size)
-            out[filled:filled + take] = part[:take]
+            take = min(count - filled, part.samples.size)
+            out[filled:filled + take] = part.samples[:take]
             filled += take
-            if take == part.size:
+            first = part.timestamp_ms if first is None else first
+            last = part.timestamp_ms + take * 1000 / TRACK_RATE
+            if take == part.samples.size:
                 self._parts.popleft()
             else:
-                self._parts[0] = part[take:]
+                self._parts[0] = _Part(part.samples[take:], last)
         self._size -= filled
-        return out, filled
+        return Read(out, filled, first, last)
 
     def clear(self) -> int:
         """Drop everything; return how many samples were dropped."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from .video import Picture, solid_picture
 
@@ -50,15 +51,27 @@ class VideoSource:
 
 
 class AudioPlayout:
-    """Plays the audio queue in real time, 20 ms a tick, to ``on_frame``."""
+    """Plays the audio queue in real time, 20 ms a tick, to ``on_frame``.
+
+    It also knows where speech stands: "playback-started" when queued audio
+    starts to play after silence, "playback-finished" when the queue runs dry,
+    "playback-interrupted" when ``interrupt`` drops what was queued; each is
+    reported to ``on_event`` with its payload.
+    """
 
     def __init__(self, queue: AudioQueue, on_frame: Callable[[np.ndarray, int], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 on_event: Callable[[str, object], None] = lambda name, payload: None,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = lambda: time.time() * 1000) -> None:
         self.queue = queue
         self.clock = clock
+        self.wall_clock = wall_clock
         self._on_frame = on_frame
+        self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
         self.frames_played = 0
+        self.playing = False
+        self._played_until_ms: float | None = None
 
     def start(self) -> None:
         if self._task is None:
@@ -80,7 +93,28 @@ class AudioPlayout:
 
     def tick(self) -> None:
         """Play one 20 ms frame now: samples (mono int16 at 48 kHz) and their position."""
-        samples, _queued = self.queue.read(FRAME_SAMPLES)
+        read = self.queue.read(FRAME_SAMPLES)
         position = self.frames_played * FRAME_SAMPLES
         self.frames_played += 1
-        self._on_frame(samples, position)
+        self._on_frame(read.samples, position)
+        if read.queued and not self.playing:
+            self.playing = True
+            self._on_event("playback-started", PlaybackEvent(
+                timestamp=read.first_timestamp_ms or 0.0, at=self.wall_clock()))
+        if read.queued:
+            self._played_until_ms = read.last_timestamp_ms
+        if self.playing and len(self.queue) == 0:
+            self.playing = False
+            self._on_event("playback-finished", PlaybackEvent(
+                timestamp=self._played_until_ms or 0.0,
+                at=self.wall_clock() + read.queued * 1000 / TRACK_RATE))
+
+    def interrupt(self) -> PlaybackInterruptedEvent:
+        """Drop everything queued; the next frame played is silence."""
+        dropped = self.queue.clear()
+        event = PlaybackInterruptedEvent(dropped_ms=dropped * 1000 / TRACK_RATE,
+                                         timestamp=self._played_until_ms, at=self.wall_clock())
+        if self.playing:
+            self.playing = False
+        self._on_event("playback-interrupted", event)
+        return event

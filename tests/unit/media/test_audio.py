@@ -53,14 +53,18 @@ def test_resampler_keeps_pitch_and_duration(rate: int, channels: int) -> None:
 
 def test_queue_plays_in_order_pads_with_silence_and_refuses_overflow_whole() -> None:
     queue = AudioQueue(max_samples=10)
-    queue.push(np.arange(1, 7, dtype=np.int16))
+    queue.push(np.arange(1, 7, dtype=np.int16), timestamp_ms=1000.0)
     with pytest.raises(AudioQueueFullError, match="at most 4 more samples"):
         queue.push(np.ones(5, dtype=np.int16))
     assert len(queue) == 6  # nothing of the refused push was queued
-    out, filled = queue.read(4)
-    assert list(out) == [1, 2, 3, 4] and filled == 4
-    out, filled = queue.read(4)
-    assert list(out) == [5, 6, 0, 0] and filled == 2
+    read = queue.read(4)
+    assert list(read.samples) == [1, 2, 3, 4] and read.queued == 4
+    assert read.first_timestamp_ms == 1000.0
+    assert read.last_timestamp_ms == pytest.approx(1000.0 + 4 * 1000 / TRACK_RATE)
+    read = queue.read(4)
+    assert list(read.samples) == [5, 6, 0, 0] and read.queued == 2
+    assert read.first_timestamp_ms == pytest.approx(1000.0 + 4 * 1000 / TRACK_RATE)
+    assert queue.read(2).first_timestamp_ms is None
     queue.push(np.ones(10, dtype=np.int16))
     assert queue.clear() == 10 and len(queue) == 0
 

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avatar_streaming.media.audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from avatar_streaming.media.sources import AudioPlayout
+from avatar_streaming.types import PlaybackEvent, PlaybackInterruptedEvent
+
+
+class Played:
+    def __init__(self) -> None:
+        self.frames: list[tuple[np.ndarray, int]] = []
+        self.events: list[tuple[str, object]] = []
+        self.wall_ms = 5000.0
+
+    def frame(self, samples: np.ndarray, position: int) -> None:
+        self.frames.append((samples, position))
+
+    def event(self, name: str, payload: object) -> None:
+        self.events.append((name, payload))
+
+
+def playout(max_s: float = 10) -> tuple[AudioPlayout, Played]:
+    played = Played()
+    out = AudioPlayout(AudioQueue(int(max_s * TRACK_RATE)), played.frame, played.event,
+                       wall_clock=lambda: played.wall_ms)
+    return out, played
+
+
+def test_queued_audio_plays_in_20ms_frames_then_silence_never_faster() -> None:
+    out, played = playout()
+    speech = np.arange(1, 2 * FRAME_SAMPLES + 1, dtype=np.int16)  # 40 ms
+    out.queue.push(speech, timestamp_ms=1000.0)
+    for _ in range(3):
+        out.tick()
+    assert [p for _, p in played.frames] == [0, FRAME_SAMPLES, 2 * FRAME_SAMPLES]
+    assert np.array_equal(np.concatenate([f for f, _ in played.frames[:2]]), speech)
+    assert not played.frames[2][0].any(), "silence once the queue is dry"
+
+
+def test_started_and_finished_carry_the_timestamps_they_concern() -> None:
+    out, played = playout()
+    out.tick()
+    assert played.events == [], "silence starts nothing"
+    out.queue.push(np.ones(FRAME_SAMPLES + FRAME_SAMPLES // 2, np.int16), timestamp_ms=1000.0)
+    out.tick()
+    played.wall_ms += 20
+    out.tick()
+    assert played.events == [
+        ("playback-started", PlaybackEvent(timestamp=1000.0, at=5000.0)),
+        ("playback-finished", PlaybackEvent(timestamp=pytest.approx(1030.0), at=5030.0)),
+    ]
+
+
+def test_interrupt_drops_everything_and_the_next_frame_is_silence() -> None:
+    out, played = playout()
+    out.queue.push(np.ones(TRACK_RATE * 2, np.int16), timestamp_ms=1000.0)  # 2 s
+    out.tick()
+    event = out.interrupt()
+    out.tick()
+    assert not played.frames[-1][0].any()
+    assert event == PlaybackInterruptedEvent(dropped_ms=pytest.approx(1980.0),
+                                             timestamp=pytest.approx(1020.0), at=5000.0)
+    assert [name for name, _ in played.events] == ["playback-started", "playback-interrupted"]
+    out.queue.push(np.ones(FRAME_SAMPLES, np.int16), timestamp_ms=9000.0)
+    out.tick()
+    assert played.events[-2][0] == "playback-started", "speech after a barge-in starts anew"
