@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import fractions
 import json
+import logging
 import secrets
 import signal
 import time
@@ -136,6 +137,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kind", choices=["ours", "baseline"], required=True)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING,
+                        format="serve.py %(levelname)s %(name)s: %(message)s")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

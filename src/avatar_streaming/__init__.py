@@ -28,6 +28,8 @@ from .types import (
     IceCandidateEvent,
     OfferEvent,
     PeerDisconnectedEvent,
+    PlaybackEvent,
+    PlaybackInterruptedEvent,
     VideoFrame,
 )
 
@@ -48,6 +50,8 @@ __all__ = [
     "OfferEvent",
     "Peer",
     "PeerDisconnectedEvent",
+    "PlaybackEvent",
+    "PlaybackInterruptedEvent",
     "ProtocolError",
     "RemoteError",
     "SignalingServer",

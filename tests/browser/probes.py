@@ -10,7 +10,11 @@ VIDEO_RATE = """async (seconds) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') return r;
     return null;
   };
-  const a = await read();
+  let a = await read();
+  for (let i = 0; !a?.framesDecoded && i < 200; i++) {  // the first frame may take a moment
+    await new Promise(res => setTimeout(res, 50));
+    a = await read();
+  }
   const t0 = performance.now();
   await new Promise(res => setTimeout(res, seconds * 1000));
   const b = await read();
@@ -68,9 +72,33 @@ AUDIO_PITCH = """async (seconds) => {
 }"""
 
 # The settings of the microphone track the page sends.
-MIC_SETTINGS = """() => {
+MIC_SETTINGS = """async () => {
+  for (let i = 0; !window.avatarClient.localStream && i < 100; i++)
+    await new Promise(res => setTimeout(res, 50));
   const track = window.avatarClient.localStream.getAudioTracks()[0];
   const s = track.getSettings();
   return {echoCancellation: s.echoCancellation, noiseSuppression: s.noiseSuppression,
           autoGainControl: s.autoGainControl};
+}"""
+
+# The level of the remote audio as the page plays it: [[unix ms, rms], ...] every ~4 ms.
+AUDIO_LEVELS = """async (seconds) => {
+  const stream = new MediaStream(window.avatarClient.remoteStream.getAudioTracks());
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 256;
+  ctx.createMediaStreamSource(stream).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  const levels = [];
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const v of buf) sum += v * v;
+    levels.push([performance.timeOrigin + performance.now(), Math.sqrt(sum / buf.length)]);
+    await new Promise(res => setTimeout(res, 4));
+  }
+  await ctx.close();
+  return levels;
 }"""

@@ -197,3 +197,26 @@ async def test_pushes_are_no_ops_before_start_and_after_stop(make_system: MakeSy
     await system.stop()
     await system.bridge.push_video_frame(frame)
     assert system.get_status()["metrics"]["videoFrames"] == 1
+
+
+async def test_an_offer_without_the_configured_codec_gets_an_error_naming_it(
+        make_system: MakeSystem) -> None:
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender
+
+    from avatar_streaming.rtc.ice import gathering_on
+
+    system = await make_system({"videoCodec": "VP8"})
+    client = SignalingClient(ws_url(system))
+    await client.open()
+    await client.expect("config")
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    video = pc.addTransceiver("video", direction="recvonly")
+    video.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
+                               if c.mimeType in ("video/H264", "video/rtx")])
+    with gathering_on(["127.0.0.1"]):
+        await pc.setLocalDescription(await pc.createOffer())
+    await client.send({"type": "offer", "data": {"type": "offer", "sdp": pc.localDescription.sdp}})
+    error = (await client.expect("error"))["error"]
+    assert "VP8" in error and "video/h264" in error, error
+    await pc.close()
+    await client.close()

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 VIDEO_CLOCK_RATE = 90000
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)
 AUDIO_TIME_BASE = fractions.Fraction(1, TRACK_RATE)
+REPEAT_AFTER_INTERVALS = 1.5
+"""Repeat the latest frame when no new one came for this many frame intervals: a timer of
+exactly one interval races the renderer's next push and re-sends old frames."""
 CLOCK_RATES = {"opus": 48000, "pcmu": 8000, "pcma": 8000}
 MIME_TYPES = {"VP8": "video/VP8", "H264": "video/H264", "opus": "audio/opus",
               "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
@@ -92,16 +95,23 @@ class VideoEncoder:
         self._thread.shutdown(wait=True)
 
     async def _run(self) -> None:
-        seen, last_sent = -1, None
+        seen, last_sent, wait_s = -1, None, self._interval_s
         while True:
-            if last_sent is not None:
-                await self._source.wait_newer(seen, last_sent + self._interval_s - self._clock())
+            if last_sent is not None:  # a new frame at once; a repeat if none came in time
+                await self._source.wait_newer(seen, last_sent + wait_s - self._clock())
+            fresh = self._source.latest[0] != seen
             seen, picture = self._source.latest
+            # after a new frame, give the renderer's next push some slack before repeating;
+            # once repeating, keep the frame rate
+            wait_s = self._interval_s * (REPEAT_AFTER_INTERVALS if fresh else 1.0)
             last_sent = self._clock()
             if self._broadcast.viewer_count == 0:
                 self._keyframe_wanted = True  # whoever joins first starts from one
                 continue
-            await self._encode_and_send(picture, last_sent)
+            try:
+                await self._encode_and_send(picture, last_sent)
+            except Exception:  # one bad frame must not end the video for everyone
+                log.exception("video encoder failed on a frame")
 
     async def _encode_and_send(self, picture: Picture, now: float) -> None:
         pts = max(int((now - self._epoch) * VIDEO_CLOCK_RATE), self._last_pts + 1)

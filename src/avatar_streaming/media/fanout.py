@@ -74,7 +74,7 @@ class Broadcast:
             try:
                 viewer.send_frame(frame, send_time_ntp)
             except Exception:  # one broken viewer must not stop the others
-                log.exception("%s viewer failed; removing it", self.kind)
+                log.exception("%s viewer failed; it gets no more of this stream", self.kind)
                 self._viewers.discard(viewer)
 
     def lookup(self, index: int) -> Payload | None:

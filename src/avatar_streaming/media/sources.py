@@ -8,6 +8,7 @@ frame per tick (silence when the queue is dry), and hands each frame on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -16,6 +17,8 @@ import numpy as np
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from .video import Picture, solid_picture
+
+log = logging.getLogger(__name__)
 
 
 class VideoSource:
@@ -87,7 +90,10 @@ class AudioPlayout:
         start = self.clock()
         period = FRAME_SAMPLES / TRACK_RATE
         while True:
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # one bad frame must not end the audio for everyone
+                log.exception("audio playout failed to play a frame")
             due = start + self.frames_played * period
             await asyncio.sleep(max(0.0, due - self.clock()))
 

@@ -338,23 +338,12 @@
     pc.onconnectionstatechange = () => onPeerState(s);
 
     // Order matters to the server only in that both m-lines exist: video first, then audio.
+    // The audio transceiver is sendrecv from the start and gets the microphone track when
+    // (if) permission comes: the offer does not wait for the prompt, so the avatar starts
+    // at once, and no renegotiation is needed when the microphone arrives.
     pc.addTransceiver('video', { direction: 'recvonly' });
-
-    const mic = await acquireMic();
-    if (s !== session) {
-      stopStream(mic); // session ended while the permission prompt was open
-      return;
-    }
-    if (mic) {
-      s.localStream = mic;
-      client.localStream = mic;
-      const track = mic.getAudioTracks()[0];
-      track.enabled = !client.muted;
-      pc.addTransceiver(track, { direction: 'sendrecv', streams: [mic] });
-      startMicMeter(mic);
-    } else {
-      pc.addTransceiver('audio', { direction: 'recvonly' });
-    }
+    const audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
+    attachMic(s, audio.sender);
 
     // Trickle ICE: the offer goes out at once, candidates follow as they are found.
     const offer = await pc.createOffer();
@@ -368,6 +357,23 @@
     }
 
     s.statsTimer = setInterval(() => collectStats(s), STATS_INTERVAL_MS);
+  }
+
+  /** Ask for the microphone and, once granted, send it on ``sender``. */
+  async function attachMic(s, sender) {
+    const mic = await acquireMic();
+    if (s !== session) {
+      stopStream(mic); // session ended while the permission prompt was open
+      return;
+    }
+    if (!mic) return; // receive only: the sender stays without a track
+    s.localStream = mic;
+    client.localStream = mic;
+    const track = mic.getAudioTracks()[0];
+    track.enabled = !client.muted;
+    await sender.replaceTrack(track);
+    if (sender.setStreams) sender.setStreams(mic);
+    startMicMeter(mic);
   }
 
   function onLocalCandidate(s, candidate) {

@@ -1,0 +1,88 @@
+"""Speech as a listener hears it: paced in real time however fast it was pushed, and silenced
+at once by a barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from avatar_streaming import AudioChunk, PlaybackInterruptedEvent
+from tests.browser.conftest import LaunchBrowser, open_page, record_figures, wait_state
+from tests.browser.probes import AUDIO_LEVELS, AUDIO_STATS
+from tests.conftest import MakeSystem, page_url
+from tests.signals import tone
+
+LOUD = 0.05
+"""RMS above which the page is hearing the tone (it plays at 0.5 of full scale)."""
+
+
+def loud_span(levels: list[list[float]]) -> tuple[float, float]:
+    """Unix ms of the first and the last loud reading."""
+    loud = [t for t, rms in levels if rms > LOUD]
+    assert loud, "expected to hear the tone"
+    return loud[0], loud[-1]
+
+
+async def push_speech(system: object, seconds: float, rate: int = 24000) -> float:
+    """Push ``seconds`` of tone in 100 ms chunks as fast as possible; return the time taken."""
+    samples = tone(440.0, seconds, rate)
+    step = rate // 10
+    started = time.monotonic()
+    for i in range(0, len(samples), step):
+        await system.bridge.push_audio_chunk(  # type: ignore[attr-defined]
+            AudioChunk(samples[i:i + step].tobytes(), rate, 1, time.time() * 1000))
+    return time.monotonic() - started
+
+
+async def test_a_burst_of_speech_plays_in_real_time_without_gaps(
+        make_system: MakeSystem, launch_browser: LaunchBrowser) -> None:
+    system = await make_system()
+    browser = await launch_browser()
+    page = await open_page(browser, page_url(system))
+    await wait_state(page, "connected")
+    await asyncio.sleep(1.0)  # let the jitter buffer settle on silence
+    listening = asyncio.create_task(page.evaluate(AUDIO_LEVELS, 7.5))
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    push_s = await push_speech(system, 5.0)
+    await asyncio.sleep(0.2)  # the first 100 ms of speech may be concealed; none after
+    before = await page.evaluate(AUDIO_STATS)
+    await asyncio.sleep(started + 4.9 - time.monotonic())
+    after = await page.evaluate(AUDIO_STATS)  # still speaking
+    levels = await listening
+    first, last = loud_span(levels)
+    duration_ms = last - first
+    concealed = after["concealed"] - before["concealed"]
+    record_figures("paced-speech", {"pushedInS": push_s, "playedMs": duration_ms,
+                                    "concealedSamplesAfterStart": concealed})
+    assert push_s < 0.2, f"expected the 5 s to be pushed within 200 ms, took {push_s:.3f} s"
+    assert abs(duration_ms - 5000) <= 40, f"expected 5 s +- 40 ms, played {duration_ms:.0f} ms"
+    assert concealed == 0, f"expected no concealed samples while speaking, got {concealed}"
+
+
+async def test_interrupt_silences_the_browser_within_100ms(
+        make_system: MakeSystem, launch_browser: LaunchBrowser) -> None:
+    system = await make_system()
+    events: list[PlaybackInterruptedEvent] = []
+    system.bridge.on("playback-interrupted", events.append)
+    browser = await launch_browser()
+    page = await open_page(browser, page_url(system))
+    await wait_state(page, "connected")
+    await asyncio.sleep(1.0)
+    listening = asyncio.create_task(page.evaluate(AUDIO_LEVELS, 4.0))
+    await push_speech(system, 5.0)
+    await asyncio.sleep(2.0)
+    interrupted_at = time.time() * 1000
+    await system.bridge.interrupt()
+    levels = await listening
+    _, last_loud = loud_span(levels)
+    silence_after_ms = last_loud - interrupted_at
+    record_figures("interrupt", {"interruptToSilenceMs": silence_after_ms,
+                                 "droppedMs": events[0].dropped_ms})
+    assert 2500 <= events[0].dropped_ms <= 3100, events[0]
+    assert silence_after_ms <= 100, f"expected silence within 100 ms, got {silence_after_ms:.0f}"
+    heard_after = [rms for t, rms in levels if t > interrupted_at + 150]
+    assert heard_after and max(heard_after) < LOUD, "expected it to stay silent"
+    assert np.mean([rms for t, rms in levels if interrupted_at - 1500 < t < interrupted_at]) > LOUD
