@@ -15,7 +15,8 @@ import numpy as np
 
 from .config import MediaConfig
 from .events import EventEmitter
-from .media.audio import TRACK_RATE, AudioQueue, Resampler, pcm_samples
+from .media.audio import TRACK_RATE, AudioQueue, Resampler
+from .media.decode import ChunkDecoder
 from .media.pixels import PixelRing
 from .media.video import Picture, accept_frame
 from .metrics import StreamMetrics
@@ -46,6 +47,7 @@ class MediaBridge(EventEmitter):
         self._video = video
         self._audio = audio
         self._resampler = Resampler(TRACK_RATE, 1)
+        self._decoder = ChunkDecoder()
         self._pixels = PixelRing()
 
     @property
@@ -82,8 +84,8 @@ class MediaBridge(EventEmitter):
         """
         if not self.metrics.is_streaming:
             return
-        samples = pcm_samples(chunk)
-        self._audio.queue.push(self._to_track_rate(samples, chunk.sample_rate), chunk.timestamp)
+        samples, rate = self._decoder.decode(chunk)
+        self._audio.queue.push(self._to_track_rate(samples, rate), chunk.timestamp)
         self.metrics.record_audio_chunk()
         self.emit("audio-chunk", chunk)
 
@@ -93,6 +95,7 @@ class MediaBridge(EventEmitter):
         Emits "playback-interrupted" with the milliseconds dropped.
         """
         self._resampler = Resampler(TRACK_RATE, 1)  # nor the few ms it holds back
+        self._decoder.reset()
         return self._audio.interrupt()
 
     def handle_incoming_audio(self, chunk: AudioChunk) -> None:

@@ -123,3 +123,23 @@ async def test_microphone_arrives_as_16khz_mono_chunks_with_its_pitch(
     pitch = dominant_frequency(pcm, 16000)
     assert abs(pitch - 660.0) < 5, f"expected 660 Hz, got {pitch:.1f} Hz"
     await client.close()
+
+
+async def test_opus_and_mp3_chunks_play_with_their_pitch(make_system: MakeSystem) -> None:
+    from tests.unit.media.test_decode import mp3_file, opus_packets
+
+    system = await make_system()
+    client = RtcClient(ws_url(system))
+    await client.connect()
+    await client.track("audio")
+    for packet in opus_packets(tone(440.0, 1.5, 48000)[:, 0]):
+        await system.bridge.push_audio_chunk(AudioChunk(packet, 48000, 1, 0, "OPUS"))
+    await system.bridge.push_audio_chunk(
+        AudioChunk(mp3_file(tone(660.0, 1.5, 24000)[:, 0], 24000), 24000, 1, 0, "MP3"))
+    audio = await received_audio(client, 3.5)
+    start = int(np.argmax(np.abs(audio) > 1000))
+    opus_pitch = dominant_frequency(audio[start + 4800:start + 48000], 48000)
+    mp3_pitch = dominant_frequency(audio[start + 86400:start + 129600], 48000)
+    assert abs(opus_pitch - 440) < 5, f"expected the Opus tone at 440 Hz, got {opus_pitch:.0f}"
+    assert abs(mp3_pitch - 660) < 5, f"expected the MP3 tone at 660 Hz, got {mp3_pitch:.0f}"
+    await client.close()

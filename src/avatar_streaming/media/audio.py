@@ -17,23 +17,28 @@ TRACK_RATE = 48000
 FRAME_MS = 20
 FRAME_SAMPLES = TRACK_RATE * FRAME_MS // 1000
 AUDIO_FORMATS = ("PCM", "OPUS", "MP3")
-_LAYOUTS = {1: "mono", 2: "stereo"}
+LAYOUTS = {1: "mono", 2: "stereo"}
 
 
-def pcm_samples(chunk: AudioChunk) -> np.ndarray:
-    """Validate a chunk and return its samples as int16 of shape (frames, channels)."""
+def check_shape(chunk: AudioChunk) -> None:
+    """The declared rate, channels and format are ones we take."""
     rate, channels = chunk.sample_rate, chunk.channels
     if isinstance(rate, bool) or not isinstance(rate, int) or not 8000 <= rate <= 192000:
         raise ChunkError(f"AudioChunk.sample_rate: expected an integer in [8000, 192000] Hz, "
                          f"got {rate!r}")
-    if isinstance(channels, bool) or channels not in _LAYOUTS:
+    if isinstance(channels, bool) or channels not in LAYOUTS:
         raise ChunkError(f"AudioChunk.channels: expected 1 or 2, got {channels!r}")
-    if chunk.format != "PCM":
-        if chunk.format in AUDIO_FORMATS:
-            raise ChunkError(f"AudioChunk.format: expected 'PCM' (16-bit little-endian); "
-                             f"{chunk.format!r} input is not supported yet")
+    if chunk.format not in AUDIO_FORMATS:
         raise ChunkError(f"AudioChunk.format: expected one of {', '.join(AUDIO_FORMATS)}, "
                          f"got {chunk.format!r}")
+
+
+def pcm_samples(chunk: AudioChunk) -> np.ndarray:
+    """Validate a PCM chunk and return its samples as int16 of shape (frames, channels)."""
+    check_shape(chunk)
+    if chunk.format != "PCM":
+        raise ChunkError(f"AudioChunk.format: expected 'PCM', got {chunk.format!r}")
+    channels = chunk.channels
     frame_bytes = 2 * channels
     data = chunk.data
     if isinstance(data, np.ndarray) and data.dtype == np.int16:
@@ -60,7 +65,7 @@ class Resampler:
 
     def __init__(self, rate: int = TRACK_RATE, channels: int = 1) -> None:
         self._rate = rate
-        self._layout = _LAYOUTS[channels]
+        self._layout = LAYOUTS[channels]
         self._channels = channels
         self._converters: dict[tuple[int, int], av.AudioResampler] = {}
 
@@ -76,7 +81,7 @@ class Resampler:
             self._converters[key] = converter
         frame = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(samples).reshape(1, -1), format="s16",
-            layout=_LAYOUTS[in_channels],
+            layout=LAYOUTS[in_channels],
         )
         frame.sample_rate = rate
         out = [f.to_ndarray().reshape(-1, self._channels) for f in converter.resample(frame)]

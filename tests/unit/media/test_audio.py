@@ -28,7 +28,7 @@ def test_pcm_accepts_every_buffer_type_and_int16_arrays() -> None:
     (AudioChunk(b"\0" * 4, 0, 1, 0), ["sample_rate", "got 0"]),
     (AudioChunk(b"\0" * 4, 16000, 3, 0), ["channels", "1 or 2", "got 3"]),
     (AudioChunk(b"\0" * 4, 16000, 1, 0, "WAV"), ["PCM, OPUS, MP3", "'WAV'"]),  # type: ignore[arg-type]
-    (AudioChunk(b"\0" * 4, 16000, 1, 0, "MP3"), ["'PCM'", "'MP3'"]),
+
     (AudioChunk([1, 2], 16000, 1, 0), ["bytes", "list"]),  # type: ignore[arg-type]
 ])
 def test_bad_chunks_say_what_was_expected(chunk: AudioChunk, words: list[str]) -> None:
