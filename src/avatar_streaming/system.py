@@ -13,6 +13,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from .bridge import MediaBridge
 from .config import StreamingSystemConfig, load_config
 from .errors import ConfigError
+from .media import vp9
 from .media.audio import TRACK_RATE, AudioQueue
 from .media.encoder import CLOCK_RATES, VIDEO_CLOCK_RATE, AudioEncoder, VideoEncoder
 from .media.fanout import Broadcast
@@ -25,7 +26,8 @@ from .types import AudioChunk
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_VIDEO_CODECS = ("VP8", "H264")
+SUPPORTED_VIDEO_CODECS = ("VP8", "VP9", "H264")
+vp9.register()
 
 
 class StreamingSystem:

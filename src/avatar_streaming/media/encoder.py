@@ -25,6 +25,7 @@ from aiortc import RTCRtpCodecParameters, clock
 from aiortc.codecs import get_encoder
 from aiortc.codecs.base import Encoder
 
+from . import vp9
 from .audio import TRACK_RATE
 from .fanout import Broadcast
 from .sources import VideoSource
@@ -39,12 +40,15 @@ REPEAT_AFTER_INTERVALS = 1.5
 """Repeat the latest frame when no new one came for this many frame intervals: a timer of
 exactly one interval races the renderer's next push and re-sends old frames."""
 CLOCK_RATES = {"opus": 48000, "pcmu": 8000, "pcma": 8000}
-MIME_TYPES = {"VP8": "video/VP8", "H264": "video/H264", "opus": "audio/opus",
+MIME_TYPES = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264", "opus": "audio/opus",
               "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
 
 
 def codec_encoder(codec: str, clock_rate: int) -> Encoder:
-    """aiortc's encoder (and packetizer) for one of our configured codec names."""
+    """The encoder (and packetizer) for one of our configured codec names: aiortc's, or ours
+    for VP9."""
+    if codec == "VP9":
+        return vp9.Vp9Encoder()
     return get_encoder(RTCRtpCodecParameters(mimeType=MIME_TYPES[codec], clockRate=clock_rate,
                                              payloadType=0))
 
