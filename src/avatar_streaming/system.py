@@ -19,6 +19,7 @@ from .media.encoder import CLOCK_RATES, VIDEO_CLOCK_RATE, AudioEncoder, VideoEnc
 from .media.fanout import Broadcast
 from .media.incoming import IncomingAudio
 from .media.sources import AudioPlayout, VideoSource
+from .media.sync import AvSync
 from .rtc.peer import Peer, PeerMedia
 from .rtc.rtp_out import RtpOut
 from .signaling.server import SignalingServer
@@ -46,13 +47,15 @@ class StreamingSystem:
         self.config = config
         self.video = VideoSource(media.video_width, media.video_height)
         self.video_stream = Broadcast("video", VIDEO_CLOCK_RATE)
+        self.sync = AvSync()
         self.video_encoder = VideoEncoder(webrtc.video_codec, self.video, self.video_stream,
                                           fps=media.video_fps,
-                                          bitrate_bps=media.video_bitrate_bps)
+                                          bitrate_bps=media.video_bitrate_bps, sync=self.sync)
         self.audio_stream = Broadcast("audio", CLOCK_RATES[webrtc.audio_codec], history=128)
         self.audio_encoder = AudioEncoder(webrtc.audio_codec, self.audio_stream)
         self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),
-                                    self.audio_encoder.encode, self._playback_event)
+                                    self.audio_encoder.encode, self._playback_event,
+                                    sync=self.sync)
         self.bridge = MediaBridge(media, self.video, self.playout)
         self.server = SignalingServer(webrtc, self._peer_media, self.get_status)
         self.bridge.on("video-frame", lambda f: self.server.emit("media-video-frame", f))

@@ -102,3 +102,46 @@ AUDIO_LEVELS = """async (seconds) => {
   await ctx.close();
   return levels;
 }"""
+
+# Onsets of white flashes (requestVideoFrameCallback, at expectedDisplayTime) and of beeps
+# (an AnalyserNode on the remote audio), both in Unix ms, over a window.
+FLASHES_AND_BEEPS = """async (seconds) => {
+  const video = document.getElementById('video');
+  const canvas = document.createElement('canvas');
+  canvas.width = 16; canvas.height = 16;
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const flashes = [], beeps = [];
+  let bright = false, loud = false, running = true;
+  const onFrame = (now, meta) => {
+    if (!running) return;
+    g.drawImage(video, 0, 0, 16, 16);
+    const px = g.getImageData(8, 8, 1, 1).data;
+    const isBright = px[0] + px[1] + px[2] > 600;
+    if (isBright && !bright) flashes.push(performance.timeOrigin + meta.expectedDisplayTime);
+    bright = isBright;
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 256;
+  ctx.createMediaStreamSource(
+    new MediaStream(window.avatarClient.remoteStream.getAudioTracks())).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  const halfWindowMs = 1000 * buf.length / ctx.sampleRate / 2;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const v of buf) sum += v * v;
+    const isLoud = Math.sqrt(sum / buf.length) > 0.05;
+    // the analyser sees the last fftSize samples: the onset lies within that window
+    if (isLoud && !loud) beeps.push(performance.timeOrigin + performance.now() - halfWindowMs);
+    loud = isLoud;
+    await new Promise(res => setTimeout(res, 2));
+  }
+  running = false;
+  await ctx.close();
+  return { flashes, beeps };
+}"""

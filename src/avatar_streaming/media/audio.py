@@ -111,13 +111,25 @@ class Read:
     """Capture time just after the last queued sample read."""
 
 
+UTTERANCE_GAP_MS = 60.0
+"""A chunk stamped this much after the end of the audio before it starts a new timeline."""
+
+
 class AudioQueue:
-    """Mono int16 samples at the track rate waiting to play, bounded; reads pad with silence."""
+    """Mono int16 samples at the track rate waiting to play, bounded; reads pad with silence.
+
+    Each queued part keeps the capture time of its first sample. A synthesizer pushes
+    faster than real time, stamping chunks closer together than they last; such a chunk
+    continues the timeline of the audio before it (its samples follow those), so the
+    timestamps of one utterance advance with its samples. A chunk stamped well after the
+    end of the audio before it starts a new timeline.
+    """
 
     def __init__(self, max_samples: int) -> None:
         self.max_samples = max_samples
         self._parts: deque[_Part] = deque()
         self._size = 0
+        self._timeline_end_ms: float | None = None
 
     def __len__(self) -> int:
         return self._size
@@ -131,8 +143,12 @@ class AudioQueue:
                 f"got {samples.size} ({samples.size / TRACK_RATE:.2f} s)"
             )
         if samples.size:
+            end = self._timeline_end_ms
+            if end is not None and timestamp_ms < end + UTTERANCE_GAP_MS:
+                timestamp_ms = end  # continues the audio before it
             self._parts.append(_Part(samples.reshape(-1), timestamp_ms))
             self._size += samples.size
+            self._timeline_end_ms = timestamp_ms + samples.size * 1000 / TRACK_RATE
 
     def read(self, count: int) -> Read:
         """``count`` samples: queued ones first, then silence."""
@@ -158,4 +174,5 @@ class AudioQueue:
         dropped = self._size
         self._parts.clear()
         self._size = 0
+        self._timeline_end_ms = None
         return dropped

@@ -29,6 +29,7 @@ from . import vp9
 from .audio import TRACK_RATE
 from .fanout import Broadcast
 from .sources import VideoSource
+from .sync import AvSync, ntp_from_unix_ms
 from .video import Picture
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ AUDIO_TIME_BASE = fractions.Fraction(1, TRACK_RATE)
 REPEAT_AFTER_INTERVALS = 1.5
 """Repeat the latest frame when no new one came for this many frame intervals: a timer of
 exactly one interval races the renderer's next push and re-sends old frames."""
+EPOCH_MARGIN_MS = 60_000.0
+"""Video RTP time counts from this long before the encoder starts, so frames shown a little
+earlier than their push (negative audio delay) still get positive timestamps."""
 CLOCK_RATES = {"opus": 48000, "pcmu": 8000, "pcma": 8000}
 MIME_TYPES = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264", "opus": "audio/opus",
               "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
@@ -58,6 +62,7 @@ class VideoEncoder:
 
     def __init__(self, codec: str, source: VideoSource, broadcast: Broadcast, *, fps: float,
                  bitrate_bps: int, keyframe_interval_s: float = 0.5,
+                 sync: AvSync | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.codec = codec
         self._source = source
@@ -70,8 +75,11 @@ class VideoEncoder:
         self._pin_bitrate()
         self._keyframe_wanted = True
         self._last_keyframe_s = -1e9
-        self._epoch = clock()
+        self._sync = sync or AvSync()
+        self._epoch_ms = self._sync.wall_clock() - EPOCH_MARGIN_MS
         self._last_pts = -1
+        self._last_media_ms = 0.0
+        self._last_wall_ms = 0.0
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"encoder-{codec}")
         self._task: asyncio.Task[None] | None = None
         self.frames_encoded = 0
@@ -113,13 +121,26 @@ class VideoEncoder:
                 self._keyframe_wanted = True  # whoever joins first starts from one
                 continue
             try:
-                await self._encode_and_send(picture, last_sent)
+                await self._encode_and_send(picture, fresh, last_sent)
             except Exception:  # one bad frame must not end the video for everyone
                 log.exception("video encoder failed on a frame")
 
-    async def _encode_and_send(self, picture: Picture, now: float) -> None:
-        pts = max(int((now - self._epoch) * VIDEO_CLOCK_RATE), self._last_pts + 1)
-        self._last_pts = pts
+    def _next_pts(self, picture: Picture, fresh: bool) -> int:
+        """The frame's RTP time: when it should be shown, on the audio's clock (sync.py)."""
+        wall_ms = self._sync.wall_clock()
+        if fresh or self._last_pts < 0:
+            media_ms = self._sync.video_time_ms(picture.timestamp_ms or wall_ms)
+        else:  # a repeat shows the same picture a little later
+            media_ms = self._last_media_ms + (wall_ms - self._last_wall_ms)
+        pts = max(round((media_ms - self._epoch_ms) * VIDEO_CLOCK_RATE / 1000),
+                  self._last_pts + 1)
+        self._last_pts, self._last_wall_ms = pts, wall_ms
+        self._last_media_ms = self._epoch_ms + pts * 1000 / VIDEO_CLOCK_RATE
+        return pts
+
+    async def _encode_and_send(self, picture: Picture, fresh: bool, now: float) -> None:
+        pts = self._next_pts(picture, fresh)
+        media_ntp = ntp_from_unix_ms(self._last_media_ms)
         keyframe = self._take_keyframe(now)
         loop = asyncio.get_running_loop()
         payloads, timestamp = await loop.run_in_executor(
@@ -127,7 +148,7 @@ class VideoEncoder:
         self.frames_encoded += 1
         self.keyframes += keyframe
         if payloads and timestamp is not None:
-            self._broadcast.send(payloads, timestamp, clock.current_ntp_time())
+            self._broadcast.send(payloads, timestamp, clock.current_ntp_time(), media_ntp)
         elif keyframe:
             self._keyframe_wanted = True  # nothing went out: ask again
 

@@ -29,7 +29,8 @@ class Payload:
 
 
 class Viewer(Protocol):
-    def send_frame(self, payloads: list[Payload], send_time_ntp: int) -> None: ...
+    def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
+        ...
 
 
 class Broadcast:
@@ -60,8 +61,13 @@ class Broadcast:
     def leave(self, viewer: Viewer) -> None:
         self._viewers.discard(viewer)
 
-    def send(self, payloads: list[bytes], timestamp: int, send_time_ntp: int) -> None:
-        """Number one encoded frame's payloads and hand them to every viewer."""
+    def send(self, payloads: list[bytes], timestamp: int, send_time_ntp: int,
+             media_ntp: int | None = None) -> None:
+        """Number one encoded frame's payloads and hand them to every viewer.
+
+        ``media_ntp`` is the wall-clock time the frame's RTP ``timestamp`` stands for (what
+        the sender reports map it to); by default, the time it is sent.
+        """
         last = len(payloads) - 1
         frame = []
         for i, data in enumerate(payloads):
@@ -72,7 +78,8 @@ class Broadcast:
             frame.append(payload)
         for viewer in list(self._viewers):
             try:
-                viewer.send_frame(frame, send_time_ntp)
+                viewer.send_frame(frame, send_time_ntp,
+                                  send_time_ntp if media_ntp is None else media_ntp)
             except Exception:  # one broken viewer must not stop the others
                 log.exception("%s viewer failed; it gets no more of this stream", self.kind)
                 self._viewers.discard(viewer)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from .sync import AvSync
 from .video import Picture, solid_picture
 
 log = logging.getLogger(__name__)
@@ -65,8 +66,10 @@ class AudioPlayout:
     def __init__(self, queue: AudioQueue, on_frame: Callable[[np.ndarray, int], None],
                  on_event: Callable[[str, object], None] = lambda name, payload: None,
                  clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = lambda: time.time() * 1000) -> None:
+                 wall_clock: Callable[[], float] = lambda: time.time() * 1000,
+                 sync: AvSync | None = None) -> None:
         self.queue = queue
+        self.sync = sync or AvSync(wall_clock=wall_clock)
         self.clock = clock
         self.wall_clock = wall_clock
         self._on_frame = on_frame
@@ -109,6 +112,8 @@ class AudioPlayout:
                 timestamp=read.first_timestamp_ms or 0.0, at=self.wall_clock()))
         if read.queued:
             self._played_until_ms = read.last_timestamp_ms
+            if read.first_timestamp_ms is not None:
+                self.sync.note_audio(read.first_timestamp_ms, self.wall_clock())
         if self.playing and len(self.queue) == 0:
             self.playing = False
             self._on_event("playback-finished", PlaybackEvent(

@@ -28,8 +28,11 @@ _IMAGE_DECODERS = {"JPEG": "mjpeg", "PNG": "png"}
 class Picture:
     """A validated frame, converted to yuv420p once, when first needed."""
 
-    def __init__(self, convert: Callable[[], av.VideoFrame | None]) -> None:
+    def __init__(self, convert: Callable[[], av.VideoFrame | None],
+                 timestamp_ms: float | None = None) -> None:
         self._convert: Callable[[], av.VideoFrame | None] | None = convert
+        self.timestamp_ms = timestamp_ms
+        """Capture time (Unix ms) the renderer stamped; None for our own placeholder."""
         self._yuv: av.VideoFrame | None = None
         self._lock = threading.Lock()
 
@@ -67,17 +70,22 @@ def accept_frame(frame: VideoFrame, ring: PixelRing) -> Picture:
     for name, value in (("width", width), ("height", height)):
         if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 8192:
             raise FrameError(f"VideoFrame.{name}: expected an integer in [2, 8192], got {value!r}")
+    if isinstance(frame.timestamp, bool) or not isinstance(frame.timestamp, int | float):
+        raise FrameError(f"VideoFrame.timestamp: expected Unix milliseconds, "
+                         f"got {frame.timestamp!r}")
     match frame.format:
         case "RGBA":
-            return _from_rgba(frame, width, height, ring)
+            picture = _from_rgba(frame, width, height, ring)
         case "YUV":
-            return _from_i420(frame, width, height, ring)
+            picture = _from_i420(frame, width, height, ring)
         case "JPEG" | "PNG":
-            return _from_image(frame, width, height)
+            picture = _from_image(frame, width, height)
         case other:
             raise FrameError(
                 f"VideoFrame.format: expected one of {', '.join(VIDEO_FORMATS)}, got {other!r}"
             )
+    picture.timestamp_ms = float(frame.timestamp)
+    return picture
 
 
 def _pixels(frame: VideoFrame) -> np.ndarray:

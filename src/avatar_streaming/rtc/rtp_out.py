@@ -95,7 +95,7 @@ class RtpOut:
         self.closed = True
         self._broadcast.leave(self)
 
-    def send_frame(self, payloads: list[Payload], send_time_ntp: int) -> None:
+    def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
         """Write, protect and send one frame's payloads (called by the Broadcast)."""
         protect = compat.srtp_protector(self._sender)
         send = compat.datagram_sender(self._sender)
@@ -108,7 +108,7 @@ class RtpOut:
             send(protect(packet))
             self.packets += 1
             self.octets += len(payload.data)
-        compat.record_sent(self._sender, ntp_time=send_time_ntp,
+        compat.record_sent(self._sender, ntp_time=media_ntp,
                            rtp_timestamp=self._timestamp(payloads[-1]),
                            packets=self.packets, octets=self.octets)
 

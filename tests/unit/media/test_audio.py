@@ -76,3 +76,13 @@ def test_chunk_assembler_cuts_exact_chunks_and_keeps_the_rest() -> None:
     assert [list(c[:, 0]) for c in chunks] == [[0, 1, 2, 3], [4, 5, 6, 7]]
     assert [list(c[:, 0]) for c in assembler.add(np.array([[11]], np.int16))] == [
         [8, 9, 10, 11]]
+
+
+def test_a_burst_of_chunks_keeps_one_timeline_and_a_later_chunk_starts_another() -> None:
+    queue = AudioQueue(max_samples=TRACK_RATE * 10)
+    hundred_ms = np.ones(TRACK_RATE // 10, np.int16)
+    for i in range(3):  # pushed 4 ms apart, each 100 ms long
+        queue.push(hundred_ms, timestamp_ms=1000.0 + 4 * i)
+    queue.push(hundred_ms, timestamp_ms=5000.0)  # a new sentence, seconds later
+    starts = [queue.read(TRACK_RATE // 10).first_timestamp_ms for _ in range(4)]
+    assert starts == [1000.0, 1100.0, 1200.0, 5000.0]

@@ -7,12 +7,12 @@ class Recorder:
     def __init__(self) -> None:
         self.frames: list[list[Payload]] = []
 
-    def send_frame(self, payloads: list[Payload], send_time_ntp: int) -> None:
+    def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
         self.frames.append(payloads)
 
 
 class Broken:
-    def send_frame(self, payloads: list[Payload], send_time_ntp: int) -> None:
+    def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
         raise RuntimeError("socket gone")
 
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from avatar_streaming.media.sync import AvSync, ntp_from_unix_ms
+
+
+def test_ntp_conversion() -> None:
+    assert ntp_from_unix_ms(0) == 2_208_988_800 << 32
+    assert ntp_from_unix_ms(1500) == ((2_208_988_801 << 32) | (1 << 31))
+
+
+def test_video_is_shown_when_the_audio_of_its_capture_time_plays() -> None:
+    now = [10_000.0]
+    sync = AvSync(slew_ms_per_frame=1000, wall_clock=lambda: now[0])
+    assert sync.video_time_ms(9_990.0) == 9_990.0, "no speech yet: shown at capture time"
+    sync.note_audio(capture_ms=10_000.0, played_at_ms=10_250.0)  # audio queued 250 ms
+    assert sync.video_time_ms(10_000.0) == 10_250.0
+
+
+def test_the_video_clock_follows_a_new_delay_at_a_bounded_rate() -> None:
+    sync = AvSync(slew_ms_per_frame=4, wall_clock=lambda: 0.0)
+    sync.note_audio(capture_ms=0.0, played_at_ms=100.0)
+    shown = [sync.video_time_ms(0.0) for _ in range(30)]
+    assert shown[0] == 4 and shown[24] == 100 and shown[-1] == 100
+    sync.note_audio(capture_ms=0.0, played_at_ms=0.0)
+    assert sync.video_time_ms(0.0) == 96, "backwards no faster than forwards"
+
+
+def test_an_implausible_capture_time_is_replaced_by_now() -> None:
+    sync = AvSync(wall_clock=lambda: 50_000.0)
+    assert sync.video_time_ms(0.0) == pytest.approx(50_000.0)
