@@ -61,6 +61,12 @@ class WebRTCConfig:
     """The only local IPs ICE gathers host candidates on; None means all (loopback excluded)."""
     ping_interval_s: float = 30.0
     """Keep-alive ping period; a client missing two pongs in a row is disconnected."""
+    auth_token: str | None = None
+    """If set, a client must present it (``?token=`` or ``Authorization: Bearer``), or the
+    WebSocket upgrade and /status answer 401."""
+    allowed_origins: tuple[str, ...] | None = None
+    """If set, a request with an Origin header not in it gets 403 (a hostile web page can't
+    drive a user's browser into the server); clients that send no Origin are not browsers."""
 
     def __post_init__(self) -> None:
         _check_int("webrtc.signalingPort", self.signaling_port, 0, 65535)
@@ -78,6 +84,13 @@ class WebRTCConfig:
             )
         if self.ice_host_addresses is not None:
             _check_addresses("webrtc.iceHostAddresses", self.ice_host_addresses)
+        if self.auth_token is not None:
+            _check_str("webrtc.authToken", self.auth_token)
+        if self.allowed_origins is not None and (
+                not isinstance(self.allowed_origins, tuple)
+                or not all(isinstance(o, str) and "://" in o for o in self.allowed_origins)):
+            raise ConfigError(f"webrtc.allowedOrigins: expected a list of origins like "
+                              f"'https://example.com', got {self.allowed_origins!r}")
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,8 @@ _WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
     "audioCodec": ("audio_codec", _same),
     "iceHostAddresses": ("ice_host_addresses", _addresses),
     "pingInterval": ("ping_interval_s", _same),
+    "authToken": ("auth_token", _same),
+    "allowedOrigins": ("allowed_origins", lambda key, v: tuple(v) if isinstance(v, list) else v),
 }
 
 _MEDIA_KEYS: dict[str, tuple[str, Converter]] = {

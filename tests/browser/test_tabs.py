@@ -98,3 +98,15 @@ async def test_the_page_works_when_opened_from_elsewhere_with_a_ws_parameter(
         await wait_state(page, "connected")
         rate = await page.evaluate(VIDEO_RATE, 2)
     assert rate["fps"] >= 25 and rate["width"] == 512
+
+
+async def test_the_page_passes_its_token_on(make_system: MakeSystem,
+                                            launch_browser: LaunchBrowser) -> None:
+    system = await make_system({"authToken": "page-token"})
+    browser = await launch_browser()
+    without = await open_page(browser, page_url(system))
+    page = await open_page(browser, page_url(system) + "?token=page-token")
+    await wait_state(page, "connected")
+    await asyncio.sleep(1.0)
+    assert await without.evaluate("window.avatarClient.state") != "connected"
+    assert system.get_status()["peerCount"] == 1

@@ -78,3 +78,13 @@ def test_bad_keys_and_values_name_the_key_and_what_was_expected(
     assert isinstance(info.value, ConfigError)
     for name in names:
         assert name in str(info.value)
+
+
+def test_access_settings() -> None:
+    config = load_config({"webrtc": {"authToken": "t", "allowedOrigins": ["https://a.example"]}})
+    assert config.webrtc.auth_token == "t"
+    assert config.webrtc.allowed_origins == ("https://a.example",)
+    with pytest.raises(ConfigError, match="allowedOrigins"):
+        load_config({"webrtc": {"allowedOrigins": ["a.example"]}})
+    with pytest.raises(ConfigError, match="authToken"):
+        load_config({"webrtc": {"authToken": ""}})

@@ -9,6 +9,7 @@ Events: "peer-connected" (Peer), "peer-disconnected" (PeerDisconnectedEvent),
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import secrets
 import socket
@@ -78,13 +79,33 @@ class SignalingServer(EventEmitter):
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            return await self._websocket(request)
+            refused = self._refuse(request)
+            return refused if refused is not None else await self._websocket(request)
         return web.FileResponse(str(STATIC / "index.html"))
+
+    def _refuse(self, request: web.Request) -> web.Response | None:
+        """401 without the token, 403 from an origin not allowed; None to let it in."""
+        origins = self.config.allowed_origins
+        origin = request.headers.get("Origin")
+        if origins is not None and origin is not None and origin not in origins:
+            log.info("refused a connection from origin %s", origin)
+            return web.Response(status=403, text=f"origin not allowed: expected one of "
+                                                 f"{', '.join(origins)}")
+        token = self.config.auth_token
+        if token is not None and not _token_matches(request, token):
+            log.info("refused a connection without the right token")  # the token: never
+            return web.Response(status=401, text="expected a valid token (?token= or "
+                                                 "Authorization: Bearer)",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return None
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
-    async def _status_json(self, _request: web.Request) -> web.Response:
+    async def _status_json(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
         status = self._status() if self._status else {"peerCount": self.peer_count}
         return web.json_response(status)
 
@@ -149,3 +170,12 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _token_matches(request: web.Request, token: str) -> bool:
+    """Constant-time comparison with ?token= or an Authorization: Bearer header."""
+    given = request.query.get("token", "")
+    header = request.headers.get("Authorization", "")
+    if not given and header.lower().startswith("bearer "):
+        given = header[7:].strip()
+    return hmac.compare_digest(given.encode(), token.encode())

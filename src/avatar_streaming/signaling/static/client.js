@@ -40,7 +40,7 @@
   const params = new URLSearchParams(location.search);
 
   const options = Object.freeze({
-    wsUrl: resolveWsUrl(params.get('ws')),
+    wsUrl: withToken(resolveWsUrl(params.get('ws')), params.get('token')),
     processing: isOn(params.get('processing')),
     autoconnect: !isOff(params.get('autoconnect')),
   });
@@ -55,6 +55,14 @@
       return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
     }
     return null; // file:// and friends: no server to guess
+  }
+
+  /** The server may require a token (authToken): the page passes on its own ?token=. */
+  function withToken(url, token) {
+    if (!url || !token) return url;
+    const u = new URL(url);
+    u.searchParams.set('token', token);
+    return u.toString();
   }
 
   function isOn(value) {
