@@ -31,3 +31,7 @@ async def _demo(host: str, port: int, duration_s: float | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await run_demo(host, port, duration_s=duration_s, stop=stop)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Stopping: quickly with many peers, leaving nothing behind; the command stops on signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import MakeSystem, wait_until, ws_url
+from tests.integration.client import RtcClient
+
+
+@pytest.mark.timeout(120)
+async def test_stop_with_20_peers_is_quick_and_leaves_no_task_or_thread(
+        make_system: MakeSystem) -> None:
+    tasks_before = {t for t in asyncio.all_tasks() if not t.done()}
+    threads_before = set(threading.enumerate())
+    system = await make_system()
+    clients = [RtcClient(ws_url(system)) for _ in range(20)]
+    await asyncio.gather(*(c.connect() for c in clients))
+    await wait_until(lambda: system.get_status()["peerCount"] == 20, timeout=30)
+    started = time.monotonic()
+    await system.stop()
+    stop_s = time.monotonic() - started
+    print(f"\nstop() with 20 peers: {stop_s * 1000:.0f} ms")
+    assert stop_s < 2, f"expected stop() under 2 s with 20 peers, took {stop_s:.2f} s"
+    for client in clients:
+        await client.close()
+    await asyncio.sleep(0.5)
+    ours = {t for t in asyncio.all_tasks() if not t.done()} - tasks_before
+    ours.discard(asyncio.current_task())  # type: ignore[arg-type]
+    assert not [t.get_name() for t in ours], f"tasks left behind: {ours}"
+    left = [t.name for t in set(threading.enumerate()) - threads_before
+            if t.name.startswith("encoder")]
+    assert not left, f"encoder threads left behind: {left}"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_the_command_stops_cleanly_on_signals(sig: signal.Signals) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "avatar_streaming.cli", "demo", "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), 30)
+    assert b"open http://127.0.0.1:" in line
+    os.kill(process.pid, sig)
+    code = await asyncio.wait_for(process.wait(), 10)
+    _, err = await process.communicate()
+    assert code == 0, f"expected a clean exit, got {code}: {err.decode()[-500:]}"
+    assert b"Traceback" not in err
