@@ -8,6 +8,7 @@ validation, and every error names the key, what was expected and what came.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -61,6 +62,13 @@ class WebRTCConfig:
     """The only local IPs ICE gathers host candidates on; None means all (loopback excluded)."""
     ping_interval_s: float = 30.0
     """Keep-alive ping period; a client missing two pongs in a row is disconnected."""
+    message_rate_limit: float = 50.0
+    """Signaling messages per second a client may send on average; beyond that (and a
+    burst of ``message_burst``) they are dropped with an error."""
+    message_burst: int = 200
+    ssl_context: ssl.SSLContext | None = None
+    """Serve https:// and wss:// directly with this context (or terminate TLS in a reverse
+    proxy in front, see the README)."""
     auth_token: str | None = None
     """If set, a client must present it (``?token=`` or ``Authorization: Bearer``), or the
     WebSocket upgrade and /status answer 401."""
@@ -84,6 +92,11 @@ class WebRTCConfig:
             )
         if self.ice_host_addresses is not None:
             _check_addresses("webrtc.iceHostAddresses", self.ice_host_addresses)
+        _check_number("webrtc.messageRateLimit", self.message_rate_limit, 0.1, 1e9)
+        _check_int("webrtc.messageBurst", self.message_burst, 1, 1_000_000_000)
+        if self.ssl_context is not None and not isinstance(self.ssl_context, ssl.SSLContext):
+            raise ConfigError(f"webrtc.sslContext: expected an ssl.SSLContext, "
+                              f"got {self.ssl_context!r}")
         if self.auth_token is not None:
             _check_str("webrtc.authToken", self.auth_token)
         if self.allowed_origins is not None and (
@@ -211,6 +224,9 @@ _WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
     "audioCodec": ("audio_codec", _same),
     "iceHostAddresses": ("ice_host_addresses", _addresses),
     "pingInterval": ("ping_interval_s", _same),
+    "messageRateLimit": ("message_rate_limit", _same),
+    "messageBurst": ("message_burst", _same),
+    "sslContext": ("ssl_context", _same),
     "authToken": ("auth_token", _same),
     "allowedOrigins": ("allowed_origins", lambda key, v: tuple(v) if isinstance(v, list) else v),
 }

@@ -35,7 +35,7 @@ def generated() -> list[str]:
 @pytest.mark.timeout(180)
 async def test_generated_messages_get_errors_and_disturb_no_one(
         make_system: MakeSystem, generated: list[str]) -> None:
-    system = await make_system({"maxClients": 5})
+    system = await make_system({"maxClients": 5, "messageRateLimit": 1e6, "messageBurst": 10**9})
     viewer = RtcClient(ws_url(system))
     fuzzer = SignalingClient(ws_url(system))
     async with feeding_frames(system, quadrants()):

@@ -220,3 +220,38 @@ async def test_an_offer_without_the_configured_codec_gets_an_error_naming_it(
     assert "VP8" in error and "video/h264" in error, error
     await pc.close()
     await client.close()
+
+
+async def test_a_flood_is_rate_limited_and_the_connection_keeps_working(
+        make_system: MakeSystem) -> None:
+    system = await make_system({"messageRateLimit": 20, "messageBurst": 10})
+    flooder = SignalingClient(ws_url(system))
+    await flooder.open()
+    await flooder.expect("config")
+    for _ in range(100):
+        await flooder.send({"type": "pong"})
+    await wait_until(lambda: any("rate limit" in e for e in flooder.errors))
+    limits = [e for e in flooder.errors if "rate limit" in e]
+    assert len(limits) == 1, "one error a second, not one per dropped message"
+    assert "20 messages per second" in limits[0]
+    await asyncio.sleep(1.1)  # tokens come back
+    await flooder.send("{")
+    await wait_until(lambda: flooder.errors[-1].startswith("malformed JSON"))
+    await flooder.close()
+
+
+async def test_an_oversized_message_closes_that_connection_only(make_system: MakeSystem) -> None:
+    system = await make_system()
+    bystander = RtcClient(ws_url(system))
+    await bystander.connect()
+    big = SignalingClient(ws_url(system))
+    await big.open()
+    await big.expect("config")
+    await big.send("x" * (65 * 1024))
+    await asyncio.wait_for(big.closed.wait(), 5)
+    assert big.ws is not None and big.ws.close_code == 1009  # message too big
+    await bystander.send({"type": "ice-candidate", "data": None})
+    await bystander.send("{")
+    await wait_until(lambda: bool(bystander.errors))
+    await big.close()
+    await bystander.close()

@@ -65,8 +65,10 @@ class SignalingServer(EventEmitter):
         await self._runner.setup()
         sock = _listening_socket(self.config.signaling_host, self.config.signaling_port)
         self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        log.info("signaling on ws://%s:%s/", self.config.signaling_host, self.port)
+        tls = self.config.ssl_context
+        await web.SockSite(self._runner, sock, ssl_context=tls).start()
+        log.info("signaling on %s://%s:%s/", "wss" if tls else "ws", self.config.signaling_host,
+                 self.port)
 
     async def stop(self) -> None:
         """Disconnect every peer (reason "server-stop") and stop listening. Idempotent."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
@@ -20,6 +21,7 @@ from ..rtc.peer import Peer
 from ..types import AnswerEvent, IceCandidateEvent, OfferEvent
 from . import protocol
 from .protocol import ClientIceCandidate, Offer, Pong
+from .ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ class Session:
         self._emit = emit
         self._missed_pongs = 0
         self.close_reason: str | None = None
+        self._bucket = TokenBucket(config.message_rate_limit, config.message_burst)
+        self._dropped = 0
+        self._last_limit_error = -1e9
 
     async def send(self, message: protocol.ServerMessage) -> None:
         if not self.ws.closed:
@@ -55,7 +60,10 @@ class Session:
                                                         name=f"ping-{self.peer.id}")
         try:
             async for message in self.ws:
-                if message.type == WSMsgType.TEXT:
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) and \
+                        not self._bucket.take():
+                    await self._rate_limited()
+                elif message.type == WSMsgType.TEXT:
                     await self._handle_text(message.data)
                 elif message.type == WSMsgType.BINARY:
                     await self.send(protocol.Error(
@@ -65,6 +73,16 @@ class Session:
         finally:
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
+
+    async def _rate_limited(self) -> None:
+        """Drop the message; say so at most once a second (no amplification)."""
+        self._dropped += 1
+        now = time.monotonic()
+        if now - self._last_limit_error >= 1.0:
+            self._last_limit_error = now
+            await self.send(protocol.Error(
+                f"rate limit: expected at most {self._config.message_rate_limit:g} messages "
+                f"per second (bursts of {self._config.message_burst}); {self._dropped} dropped"))
 
     async def _handle_text(self, text: str) -> None:
         try:
