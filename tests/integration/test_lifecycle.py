@@ -53,3 +53,37 @@ async def test_the_command_stops_cleanly_on_signals(sig: signal.Signals) -> None
     _, err = await process.communicate()
     assert code == 0, f"expected a clean exit, got {code}: {err.decode()[-500:]}"
     assert b"Traceback" not in err
+
+
+async def test_a_client_gone_mid_negotiation_is_cleaned_up(make_system: MakeSystem) -> None:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    from avatar_streaming.rtc.ice import gathering_on
+    from tests.integration.client import SignalingClient
+
+    system = await make_system()
+    watcher = RtcClient(ws_url(system))
+    await watcher.connect()
+    await asyncio.wait_for((await watcher.track("video")).recv(), 10)
+    await asyncio.sleep(0.5)  # the watcher's transports are all running
+    tasks_before = len([t for t in asyncio.all_tasks() if not t.done()])
+    for _ in range(5):
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver("video", direction="recvonly")
+        with gathering_on(["127.0.0.1"]):
+            await pc.setLocalDescription(await pc.createOffer())
+        quitter = SignalingClient(ws_url(system))
+        await quitter.open()
+        await quitter.expect("config")
+        await quitter.send({"type": "offer", "data": {"type": "offer",
+                                                      "sdp": pc.localDescription.sdp}})
+        await quitter.close()  # gone before the answer
+        await pc.close()
+    await wait_until(lambda: len(system.server.peers) == 1, timeout=10)
+    await asyncio.sleep(0.5)
+    assert system.get_status()["peerCount"] == 1
+    running = [t.get_coro().__qualname__ for t in asyncio.all_tasks() if not t.done()]
+    assert len(running) <= tasks_before, f"tasks grew from {tasks_before}: {running}"
+    frame = await asyncio.wait_for((await watcher.track("video")).recv(), 5)
+    assert frame.width == 512, "the watcher kept its stream"
+    await watcher.close()
