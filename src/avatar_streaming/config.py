@@ -58,6 +58,8 @@ class WebRTCConfig:
     """Signaling connections beyond this get an error and are closed."""
     video_codec: VideoCodec = "VP8"
     audio_codec: AudioCodec = "opus"
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    """"relay": only TURN relay candidates (media always flows through the TURN server)."""
     ice_host_addresses: tuple[str, ...] | None = None
     """The only local IPs ICE gathers host candidates on; None means all (loopback excluded)."""
     ping_interval_s: float = 30.0
@@ -83,6 +85,7 @@ class WebRTCConfig:
         _check_int("webrtc.maxClients", self.max_clients, 1, 1_000_000)
         _check_choice("webrtc.videoCodec", self.video_codec, VIDEO_CODECS)
         _check_choice("webrtc.audioCodec", self.audio_codec, AUDIO_CODECS)
+        _check_choice("webrtc.iceTransportPolicy", self.ice_transport_policy, ("all", "relay"))
         _check_number("webrtc.pingInterval", self.ping_interval_s, 0.01, 3600)
         if not isinstance(self.ice_servers, tuple) or not all(
             isinstance(s, IceServer) for s in self.ice_servers
@@ -223,6 +226,7 @@ _WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
     "videoCodec": ("video_codec", _same),
     "audioCodec": ("audio_codec", _same),
     "iceHostAddresses": ("ice_host_addresses", _addresses),
+    "iceTransportPolicy": ("ice_transport_policy", _same),
     "pingInterval": ("ping_interval_s", _same),
     "messageRateLimit": ("message_rate_limit", _same),
     "messageBurst": ("message_burst", _same),

@@ -17,6 +17,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceCandidate,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpSender,
     RTCRtpTransceiver,
@@ -99,9 +100,11 @@ class Peer(EventEmitter):
     async def _answer(self, offer_sdp: str) -> str:
         kinds = _offered_kinds(offer_sdp)
         self._check_codecs(offer_sdp)
-        pc = self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[
-            RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
-            for s in self._config.ice_servers]))
+        pc = self._pc = RTCPeerConnection(RTCConfiguration(
+            iceServers=[RTCIceServer(urls=list(s.urls), username=s.username,
+                                     credential=s.credential)
+                        for s in self._config.ice_servers],
+            iceTransportPolicy=RTCIceTransportPolicy(self._config.ice_transport_policy)))
         pc.on("connectionstatechange", self._on_connection_state)
         pc.on("track", self._on_track)
         if "video" in kinds:

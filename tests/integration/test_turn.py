@@ -1,0 +1,72 @@
+"""TURN: with iceTransportPolicy "relay", media flows through coturn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import MakeSystem, ws_url
+from tests.feeds import feeding_frames
+from tests.integration.client import RtcClient
+from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
+
+USER, PASSWORD = "avatar", "relay-secret"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def turn_server() -> Iterator[int]:
+    """coturn on 127.0.0.1 with one static user; stopped by its PID afterwards."""
+    binary = shutil.which("turnserver")
+    if binary is None:
+        pytest.fail("coturn is required: apt-get install coturn (scripts/test installs it)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+         f"--listening-port={port}", "--min-port=49160", "--max-port=49200",
+         "--allow-loopback-peers", "--lt-cred-mech", f"--user={USER}:{PASSWORD}",
+         "--realm=avatar-streaming", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint",
+         "--log-file=stdout", "--simple-log"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_media_flows_through_the_turn_relay(turn_server: int,
+                                                  make_system: MakeSystem) -> None:
+    # turn_server comes first: it is set up first and stopped last, after the system
+    # has released its allocation
+    await asyncio.sleep(0.5)  # coturn binds its port
+    system = await make_system({
+        "iceServers": [{"urls": f"turn:127.0.0.1:{turn_server}?transport=udp",
+                        "username": USER, "credential": PASSWORD}],
+        "iceTransportPolicy": "relay"})
+    client = RtcClient(ws_url(system))
+    async with feeding_frames(system, quadrants()):
+        await client.connect()
+        video = await client.track("video")
+        for _ in range(60):
+            rgb = (await asyncio.wait_for(video.recv(), 10)).to_ndarray(format="rgb24")
+            if colours_match(quadrant_centres(rgb), QUADRANT_COLOURS):
+                break
+        else:
+            pytest.fail("no matching frame through the relay")
+    peer = system.server.peers[0]
+    assert peer.pc is not None
+    gatherer = peer.pc.getTransceivers()[0].sender.transport.transport.iceGatherer
+    kinds = {c.type for c in gatherer.getLocalCandidates()}
+    assert kinds == {"relay"}, f"expected only relay candidates on our side, got {kinds}"
+    await client.close()
