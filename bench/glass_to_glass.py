@@ -74,6 +74,9 @@ from avatar_streaming import (
 from avatar_streaming.demo.face import FaceRenderer
 from avatar_streaming.media.video import to_av_frame
 
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from tests.browser.conftest import CHROMIUM_FLAGS  # the flags the browser tests use
+
 log = logging.getLogger("bench.glass_to_glass")
 
 Samples = list[list[Any]]
@@ -96,14 +99,6 @@ TTFF_STEPS = ("ws_open_to_offer_sent", "offer_sent_to_answer", "answer_to_pc_con
               "pc_connected_to_first_frame")
 PHASES_BUDGET_S = 150.0  # + start-up and clean-up: the whole run stays under 3 minutes
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# The flags the browser tests use (tests/browser/conftest.py CHROMIUM_FLAGS).
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
 
 # Runs in every page before its own scripts: times the WebSocket's open and the peer
 # connection's 'connected', and decodes every presented frame's counter.
