@@ -29,6 +29,8 @@ class StreamMetrics:
     avg_latency_ms: float = 0.0
     last_frame_time_ms: float = 0.0
     is_streaming: bool = False
+    latency_observer: Callable[[float], None] | None = None
+    """Also given each frame's latency (the /metrics histogram)."""
     _frame_times: deque[float] = field(default_factory=deque)
 
     @property
@@ -49,6 +51,8 @@ class StreamMetrics:
             self.dropped_frames += 1
         self.last_frame_time_ms = now_ms
         self._frame_times.append(self.monotonic())
+        if self.latency_observer is not None:
+            self.latency_observer(latency)
         return latency
 
     def record_audio_chunk(self) -> None:

@@ -20,6 +20,7 @@ from .media.fanout import Broadcast
 from .media.incoming import IncomingAudio
 from .media.sources import AudioPlayout, VideoSource
 from .media.sync import AvSync
+from .prometheus import SystemMetrics
 from .rtc.peer import Peer, PeerMedia
 from .rtc.rtp_out import RtpOut
 from .signaling.server import SignalingServer
@@ -58,6 +59,10 @@ class StreamingSystem:
                                     sync=self.sync)
         self.bridge = MediaBridge(media, self.video, self.playout)
         self.server = SignalingServer(webrtc, self._peer_media, self.get_status)
+        self.incoming_audio_chunks = 0
+        self.prometheus = SystemMetrics(self)
+        self.bridge.metrics.latency_observer = self.prometheus.push_latency_ms.observe
+        self.server.metrics_text = self.prometheus.render
         self.bridge.on("video-frame", lambda f: self.server.emit("media-video-frame", f))
         self.bridge.on("audio-chunk", lambda c: self.server.emit("media-audio-chunk", c))
         self.server.on("incoming-audio", self.bridge.handle_incoming_audio)
@@ -112,6 +117,7 @@ class StreamingSystem:
         self.bridge.emit(name, payload)
 
     def _emit_incoming(self, chunk: AudioChunk) -> None:
+        self.incoming_audio_chunks += 1
         self.server.emit("incoming-audio", chunk)
 
 

@@ -44,6 +44,11 @@ class Broadcast:
         self._viewers: set[Viewer] = set()
         self.on_join: Callable[[], None] | None = None
         """Called when a viewer joins (video: ask the encoder for a keyframe)."""
+        # totals over every viewer there ever was, for /metrics
+        self.packets_sent = 0
+        self.bytes_sent = 0
+        self.nacks_received = 0
+        self.keyframe_requests_received = 0
 
     @property
     def next_index(self) -> int:

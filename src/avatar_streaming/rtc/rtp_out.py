@@ -67,8 +67,15 @@ class RtpOut:
         self.octets = 0
         self.retransmits = 0
         self.closed = False
+        self._request_keyframe = request_keyframe
         compat.take_over_sender(sender, on_send=self._start, on_nack=self._retransmit,
-                                on_keyframe_request=request_keyframe or (lambda: None))
+                                on_keyframe_request=self._keyframe_requested)
+
+    def _keyframe_requested(self) -> None:
+        """PLI or FIR from this viewer."""
+        self._broadcast.keyframe_requests_received += 1
+        if self._request_keyframe is not None:
+            self._request_keyframe()
 
     def _start(self, parameters: RTCRtpSendParameters) -> None:
         """aiortc started the sender: learn what was negotiated, then join the broadcast."""
@@ -102,12 +109,16 @@ class RtpOut:
         if protect is None or send is None:
             return
         extensions = self._extensions(send_time_ntp)
+        octets = 0
         for payload in payloads:
             packet = self._header(payload, self._payload_type, self._ssrc,
                                   self._seq(payload.index), extensions) + payload.data
             send(protect(packet))
-            self.packets += 1
-            self.octets += len(payload.data)
+            octets += len(payload.data)
+        self.packets += len(payloads)
+        self.octets += octets
+        self._broadcast.packets_sent += len(payloads)
+        self._broadcast.bytes_sent += octets
         compat.record_sent(self._sender, ntp_time=media_ntp,
                            rtp_timestamp=self._timestamp(payloads[-1]),
                            packets=self.packets, octets=self.octets)
@@ -147,6 +158,7 @@ class RtpOut:
 
     def _retransmit(self, seq: int) -> None:
         """Answer a NACK from the shared history, as RTX when negotiated."""
+        self._broadcast.nacks_received += 1
         delta = (seq - self._seq_origin) & _SEQ_MASK
         index = self._first_index + delta
         while index + (1 << 16) < self._broadcast.next_index:

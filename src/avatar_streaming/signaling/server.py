@@ -45,6 +45,8 @@ class SignalingServer(EventEmitter):
         self._handlers: set[asyncio.Task[Any]] = set()
         self.port: int | None = None
         """The port actually bound, once started."""
+        self.metrics_text: Callable[[], bytes] | None = None
+        """What GET /metrics answers (Prometheus text format)."""
 
     @property
     def peer_count(self) -> int:
@@ -60,6 +62,7 @@ class SignalingServer(EventEmitter):
         app.router.add_get("/", self._root)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/status", self._status_json)
+        app.router.add_get("/metrics", self._metrics)
         app.router.add_static("/static", str(STATIC))
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -103,6 +106,16 @@ class SignalingServer(EventEmitter):
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        if self.metrics_text is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=self.metrics_text(),
+                            content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
 
     async def _status_json(self, request: web.Request) -> web.Response:
         refused = self._refuse(request)
