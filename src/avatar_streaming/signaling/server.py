@@ -25,6 +25,7 @@ from ..rtc.peer import Peer, PeerMedia
 from ..types import PeerDisconnectedEvent
 from . import protocol
 from .session import Session
+from .whep import WhepApi, WhepResource
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class SignalingServer(EventEmitter):
         self.config = config
         self._media = media
         self._status = status
-        self._sessions: dict[str, Session] = {}
+        self._sessions: dict[str, Session | WhepResource] = {}
         self._connected: set[str] = set()
         self._runner: web.AppRunner | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -64,6 +65,7 @@ class SignalingServer(EventEmitter):
         app.router.add_get("/status", self._status_json)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_static("/static", str(STATIC))
+        WhepApi(self).add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         sock = _listening_socket(self.config.signaling_host, self.config.signaling_port)
@@ -73,9 +75,33 @@ class SignalingServer(EventEmitter):
         log.info("signaling on %s://%s:%s/", "wss" if tls else "ws", self.config.signaling_host,
                  self.port)
 
+    @property
+    def full(self) -> bool:
+        return len(self._sessions) >= self.config.max_clients
+
+    def new_peer_media(self) -> PeerMedia:
+        return self._media()
+
+    def session(self, peer_id: str) -> Session | WhepResource | None:
+        return self._sessions.get(peer_id)
+
+    def register(self, peer_id: str, session: Session | WhepResource) -> None:
+        """Count a new connection; emit "peer-connected" once its media is up."""
+        self._sessions[peer_id] = session
+        session.peer.on("connected", lambda: self._on_connected(session.peer))
+
+    async def end(self, session: Session | WhepResource, reason: str) -> None:
+        """Close a connection and forget it (idempotent)."""
+        await session.close(reason)
+        if self._sessions.get(session.peer.id) is session:
+            del self._sessions[session.peer.id]
+            self._on_closed(session.peer, session.close_reason or reason)
+
     async def stop(self) -> None:
         """Disconnect every peer (reason "server-stop") and stop listening. Idempotent."""
-        await asyncio.gather(*(s.close("server-stop") for s in list(self._sessions.values())))
+        await asyncio.gather(*(
+            self.end(s, "server-stop") if isinstance(s, WhepResource) else s.close("server-stop")
+            for s in list(self._sessions.values())))
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=5)
         runner, self._runner = self._runner, None
@@ -84,11 +110,11 @@ class SignalingServer(EventEmitter):
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            refused = self._refuse(request)
+            refused = self.refuse(request)
             return refused if refused is not None else await self._websocket(request)
         return web.FileResponse(str(STATIC / "index.html"))
 
-    def _refuse(self, request: web.Request) -> web.Response | None:
+    def refuse(self, request: web.Request) -> web.Response | None:
         """401 without the token, 403 from an origin not allowed; None to let it in."""
         origins = self.config.allowed_origins
         origin = request.headers.get("Origin")
@@ -108,7 +134,7 @@ class SignalingServer(EventEmitter):
         return web.json_response({"ok": True})
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        refused = self._refuse(request)
+        refused = self.refuse(request)
         if refused is not None:
             return refused
         if self.metrics_text is None:
@@ -118,7 +144,7 @@ class SignalingServer(EventEmitter):
                             headers={"X-Content-Type-Options": "nosniff"})
 
     async def _status_json(self, request: web.Request) -> web.Response:
-        refused = self._refuse(request)
+        refused = self.refuse(request)
         if refused is not None:
             return refused
         status = self._status() if self._status else {"peerCount": self.peer_count}
@@ -130,7 +156,7 @@ class SignalingServer(EventEmitter):
         if self._runner is None:
             await ws.close()
             return ws
-        if len(self._sessions) >= self.config.max_clients:
+        if self.full:
             await ws.send_str(protocol.serialize(protocol.Error(
                 f"server full: expected at most {self.config.max_clients} clients "
                 f"(maxClients), got one more")))
@@ -149,16 +175,13 @@ class SignalingServer(EventEmitter):
     async def _serve(self, ws: web.WebSocketResponse) -> None:
         peer = Peer(secrets.token_hex(8), self.config, self._media())
         session = Session(ws, peer, self.config, self.emit)
-        self._sessions[peer.id] = session
-        peer.on("connected", lambda: self._on_connected(peer))
+        self.register(peer.id, session)
         peer.on("failed", lambda: session.close("ice-failed"))  # pyee runs the coroutine
         log.info("peer %s: signaling open", peer.id)
         try:
             await session.run()
         finally:
-            await session.close("closed")
-            del self._sessions[peer.id]
-            self._on_closed(peer, session.close_reason or "closed")
+            await self.end(session, "closed")
 
     def _on_connected(self, peer: Peer) -> None:
         if peer.id in self._sessions:
