@@ -57,7 +57,3 @@ class ProtocolError(RemoteError):
 class NegotiationError(RemoteError):
     """An offer or ICE candidate could not be applied."""
 
-
-def expected(what: str, expected: str, got: object) -> str:
-    """Format the standard 'what: expected X, got Y' message."""
-    return f"{what}: expected {expected}, got {got!r}"
