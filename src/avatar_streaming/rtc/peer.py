@@ -87,14 +87,16 @@ class Peer(EventEmitter):
         self._advance(PeerEvent.OFFER)
         try:
             answer = await self._answer(offer_sdp)
-        except NegotiationError:
+        except Exception:  # NegotiationError, or a failure of ours: either way, start over
             await self._discard_pc()
             self._advance(PeerEvent.REJECTED)
             raise
         self._advance(PeerEvent.ANSWERED)
+        pc = self._pc
+        assert pc is not None
         early, self._early_candidates = self._early_candidates, []
         for candidate in early:
-            await self._pc.addIceCandidate(candidate)  # type: ignore[union-attr]
+            await pc.addIceCandidate(candidate)
         return answer
 
     async def _answer(self, offer_sdp: str) -> str:
