@@ -27,6 +27,7 @@ from aiortc.codecs.base import Encoder
 
 from . import vp9
 from .audio import TRACK_RATE
+from .background import Background
 from .fanout import Broadcast
 from .sources import VideoSource
 from .sync import AvSync, ntp_from_unix_ms
@@ -81,7 +82,7 @@ class VideoEncoder:
         self._last_media_ms = 0.0
         self._last_wall_ms = 0.0
         self._thread = ThreadPoolExecutor(1, thread_name_prefix=f"encoder-{codec}")
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Background("video-encoder", self._run)
         self.frames_encoded = 0
         self.keyframes = 0
         self.encode_seconds = 0.0
@@ -96,14 +97,10 @@ class VideoEncoder:
         self._keyframe_wanted = True
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="video-encoder")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._loop.stop()
         self._thread.shutdown(wait=True)
 
     async def _run(self) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from .background import Background
 from .sync import AvSync
 from .video import Picture, solid_picture
 
@@ -74,20 +75,16 @@ class AudioPlayout:
         self.wall_clock = wall_clock
         self._on_frame = on_frame
         self._on_event = on_event
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Background("audio-playout", self._run)
         self.frames_played = 0
         self.playing = False
         self._played_until_ms: float | None = None
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="audio-playout")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._loop.stop()
 
     async def _run(self) -> None:
         start = self.clock()
