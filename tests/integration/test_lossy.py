@@ -1,0 +1,180 @@
+"""A lossy, slow link between one viewer and the server: 5% loss and 50 ms each way.
+
+The link is a UDP relay of the test's own on 127.0.0.1: each side is told the relay's
+address instead of the other's (candidates rewritten in the offer and the answer), so every
+packet, STUN, DTLS, RTP and RTCP, crosses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import numpy as np
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from avatar_streaming import VideoFrame
+from avatar_streaming.rtc.ice import candidate_address, gathering_on
+from tests.conftest import MakeSystem, ws_url
+from tests.feeds import feeding_tone
+from tests.integration.client import SignalingClient
+from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
+
+
+class Relay:
+    """Two UDP sockets: ``client_side`` faces the viewer, ``server_side`` the server."""
+
+    def __init__(self) -> None:
+        self.loss, self.delay_s = 0.0, 0.0
+        self.client_addr: tuple[str, int] | None = None
+        self.server_addr: tuple[str, int] | None = None
+        self.dropped = 0
+        self._rng = random.Random(7)
+        self.client_side: asyncio.DatagramTransport | None = None
+        self.server_side: asyncio.DatagramTransport | None = None
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.client_side, _ = await loop.create_datagram_endpoint(
+            lambda: _Side(self, from_client=True), local_addr=("127.0.0.1", 0))
+        self.server_side, _ = await loop.create_datagram_endpoint(
+            lambda: _Side(self, from_client=False), local_addr=("127.0.0.1", 0))
+
+    def port(self, side: asyncio.DatagramTransport | None) -> int:
+        assert side is not None
+        return int(side.get_extra_info("sockname")[1])
+
+    def forward(self, data: bytes, from_client: bool) -> None:
+        if self._rng.random() < self.loss:
+            self.dropped += 1
+            return
+        out, to = ((self.server_side, self.server_addr) if from_client
+                   else (self.client_side, self.client_addr))
+        if out is None or to is None:
+            return
+        if self.delay_s:
+            asyncio.get_running_loop().call_later(self.delay_s, out.sendto, data, to)
+        else:
+            out.sendto(data, to)
+
+    def close(self) -> None:
+        for side in (self.client_side, self.server_side):
+            if side is not None:
+                side.close()
+
+
+class _Side(asyncio.DatagramProtocol):
+    def __init__(self, relay: Relay, from_client: bool) -> None:
+        self.relay, self.from_client = relay, from_client
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.from_client:
+            self.relay.client_addr = addr
+        self.relay.forward(data, self.from_client)
+
+
+def through_relay(sdp: str, port: int) -> tuple[str, tuple[str, int] | None]:
+    """The SDP with every UDP host candidate pointed at ``port``; and the address it had."""
+    original = None
+    lines = []
+    for line in sdp.splitlines():
+        if line.startswith("a=candidate:") and " udp " in line.lower():
+            parts = line.split()
+            if candidate_address(line) == "127.0.0.1":
+                original = original or ("127.0.0.1", int(parts[5]))
+                parts[5] = str(port)
+                line = " ".join(parts)
+            else:
+                continue
+        lines.append(line)
+    return "\r\n".join(lines) + "\r\n", original
+
+
+async def feed_busy_picture(system: object, stop: asyncio.Event) -> None:
+    """Quadrants under a band of fresh noise each frame: every frame is several packets."""
+    rng = np.random.default_rng(1)
+    base, start, n = quadrants(), time.monotonic(), 0
+    while not stop.is_set():
+        image = base.copy()
+        image[:48, :, :3] = rng.integers(0, 255, (48, 512, 3), dtype=np.uint8)
+        await system.bridge.push_video_frame(  # type: ignore[attr-defined]
+            VideoFrame(image, 512, 512, time.time() * 1000))
+        n += 1
+        await asyncio.sleep(max(0.0, start + n / 30 - time.monotonic()))
+
+
+async def decoded_rate(track: object, seconds: float) -> tuple[float, int]:
+    """Frames decoded per second over ``seconds``, and how many had the right colours."""
+    count, right, start = 0, 0, time.monotonic()
+    while time.monotonic() - start < seconds:
+        try:
+            frame = await asyncio.wait_for(track.recv(), 1.0)  # type: ignore[attr-defined]
+        except TimeoutError:
+            continue
+        count += 1
+        right += colours_match(quadrant_centres(frame.to_ndarray(format="rgb24")),
+                               QUADRANT_COLOURS)
+    return count / seconds, right
+
+
+async def test_video_recovers_within_2s_of_loss_ending_and_audio_keeps_playing(
+        make_system: MakeSystem) -> None:
+    system = await make_system()
+    relay = Relay()
+    await relay.open()
+    signaling = SignalingClient(ws_url(system))
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    tracks: dict[str, object] = {}
+    pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    stop = asyncio.Event()
+    feeder = asyncio.create_task(feed_busy_picture(system, stop))
+    async with feeding_tone(system, 440.0):
+        await signaling.open()
+        await signaling.expect("config")
+        with gathering_on(["127.0.0.1"]):
+            await pc.setLocalDescription(await pc.createOffer())
+        offer, _ = through_relay(pc.localDescription.sdp, relay.port(relay.server_side))
+        await signaling.send({"type": "offer", "data": {"type": "offer", "sdp": offer}})
+        answer = (await signaling.expect("answer"))["data"]["sdp"]
+        answer, relay.server_addr = through_relay(answer, relay.port(relay.client_side))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        for _ in range(100):
+            if "video" in tracks and "audio" in tracks:
+                break
+            await asyncio.sleep(0.05)
+        video, audio = tracks["video"], tracks["audio"]
+        clean_fps, _ = await decoded_rate(video, 1.5)
+
+        relay.loss, relay.delay_s = 0.05, 0.05
+        audio_frames = 0
+
+        async def count_audio() -> None:
+            nonlocal audio_frames
+            while True:
+                await audio.recv()  # type: ignore[attr-defined]
+                audio_frames += 1
+
+        counting = asyncio.create_task(count_audio())
+        lossy_fps, _ = await decoded_rate(video, 4.0)
+        counting.cancel()
+        relay.loss, relay.delay_s = 0.0, 0.0
+        ended = time.monotonic()
+        recovered_after = None
+        while time.monotonic() - ended < 4 and recovered_after is None:
+            fps, right = await decoded_rate(video, 0.5)
+            if fps >= 25 and right >= 10:
+                recovered_after = time.monotonic() - ended
+    stop.set()
+    await feeder
+    print(f"\nclean {clean_fps:.1f} fps, 5% loss + 50 ms: {lossy_fps:.1f} fps, "
+          f"{audio_frames / 4:.0f} audio frames/s, {relay.dropped} packets dropped; "
+          f"recovered {recovered_after} s after the loss ended")
+    assert relay.dropped >= 30, "expected the relay to have dropped packets"
+    assert audio_frames / 4 >= 40, f"expected audio to keep playing, got {audio_frames / 4}/s"
+    assert recovered_after is not None and recovered_after <= 2.0, recovered_after
+    await pc.close()
+    await signaling.close()
+    relay.close()
