@@ -12,13 +12,14 @@ import random
 import time
 
 import numpy as np
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from avatar_streaming import VideoFrame
+from avatar_streaming import PeerDisconnectedEvent, VideoFrame
 from avatar_streaming.rtc.ice import candidate_address, gathering_on
-from tests.conftest import MakeSystem, ws_url
-from tests.feeds import feeding_tone
-from tests.integration.client import SignalingClient
+from tests.conftest import MakeSystem, wait_until, ws_url
+from tests.feeds import feeding_frames, feeding_tone
+from tests.integration.client import RtcClient, SignalingClient
 from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
 
 
@@ -104,6 +105,33 @@ async def feed_busy_picture(system: object, stop: asyncio.Event) -> None:
         await asyncio.sleep(max(0.0, start + n / 30 - time.monotonic()))
 
 
+async def connect_through_relay(system: object) -> tuple[
+        Relay, RTCPeerConnection, SignalingClient, dict[str, object]]:
+    """A receiving viewer whose every packet crosses a Relay."""
+    relay = Relay()
+    await relay.open()
+    signaling = SignalingClient(ws_url(system))  # type: ignore[arg-type]
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    tracks: dict[str, object] = {}
+    pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    await signaling.open()
+    await signaling.expect("config")
+    with gathering_on(["127.0.0.1"]):
+        await pc.setLocalDescription(await pc.createOffer())
+    offer, _ = through_relay(pc.localDescription.sdp, relay.port(relay.server_side))
+    await signaling.send({"type": "offer", "data": {"type": "offer", "sdp": offer}})
+    answer = (await signaling.expect("answer"))["data"]["sdp"]
+    answer, relay.server_addr = through_relay(answer, relay.port(relay.client_side))
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    for _ in range(100):
+        if "video" in tracks and "audio" in tracks:
+            break
+        await asyncio.sleep(0.05)
+    return relay, pc, signaling, tracks
+
+
 async def decoded_rate(track: object, seconds: float) -> tuple[float, int]:
     """Frames decoded per second over ``seconds``, and how many had the right colours."""
     count, right, start = 0, 0, time.monotonic()
@@ -121,30 +149,10 @@ async def decoded_rate(track: object, seconds: float) -> tuple[float, int]:
 async def test_video_recovers_within_2s_of_loss_ending_and_audio_keeps_playing(
         make_system: MakeSystem) -> None:
     system = await make_system()
-    relay = Relay()
-    await relay.open()
-    signaling = SignalingClient(ws_url(system))
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    tracks: dict[str, object] = {}
-    pc.on("track", lambda track: tracks.__setitem__(track.kind, track))
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
     stop = asyncio.Event()
     feeder = asyncio.create_task(feed_busy_picture(system, stop))
     async with feeding_tone(system, 440.0):
-        await signaling.open()
-        await signaling.expect("config")
-        with gathering_on(["127.0.0.1"]):
-            await pc.setLocalDescription(await pc.createOffer())
-        offer, _ = through_relay(pc.localDescription.sdp, relay.port(relay.server_side))
-        await signaling.send({"type": "offer", "data": {"type": "offer", "sdp": offer}})
-        answer = (await signaling.expect("answer"))["data"]["sdp"]
-        answer, relay.server_addr = through_relay(answer, relay.port(relay.client_side))
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-        for _ in range(100):
-            if "video" in tracks and "audio" in tracks:
-                break
-            await asyncio.sleep(0.05)
+        relay, pc, signaling, tracks = await connect_through_relay(system)
         video, audio = tracks["video"], tracks["audio"]
         clean_fps, _ = await decoded_rate(video, 1.5)
 
@@ -175,6 +183,44 @@ async def test_video_recovers_within_2s_of_loss_ending_and_audio_keeps_playing(
     assert relay.dropped >= 30, "expected the relay to have dropped packets"
     assert audio_frames / 4 >= 40, f"expected audio to keep playing, got {audio_frames / 4}/s"
     assert recovered_after is not None and recovered_after <= 2.0, recovered_after
+    await pc.close()
+    await signaling.close()
+    relay.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_viewer_whose_network_vanishes_is_dropped_and_the_others_stream_on(
+        make_system: MakeSystem) -> None:
+    system = await make_system()
+    gone: list[PeerDisconnectedEvent] = []
+    system.server.on("peer-disconnected", gone.append)
+    async with feeding_frames(system, quadrants()):
+        relay, pc, signaling, _ = await connect_through_relay(system)
+        other = RtcClient(ws_url(system))
+        await other.connect()
+        await wait_until(lambda: system.get_status()["peerCount"] == 2, timeout=10)
+        seen: list[float] = []
+
+        async def watch(track: object) -> None:
+            while True:
+                await track.recv()  # type: ignore[attr-defined]
+                seen.append(time.monotonic())
+
+        watching = asyncio.create_task(watch(await other.track("video")))
+        relay.loss = 1.0  # the network is gone; the WebSocket stays open
+        vanished = time.monotonic()
+        await wait_until(lambda: bool(gone), timeout=60)
+        detected_s = time.monotonic() - vanished
+        await asyncio.sleep(1.0)
+        watching.cancel()
+        fps = len([t for t in seen if t >= vanished + 1]) / (time.monotonic() - vanished - 1)
+    print(f"\nvanished viewer dropped after {detected_s:.1f} s ({gone[0].reason}); "
+          f"the other at {fps:.1f} fps")
+    assert gone[0].reason == "ice-failed"
+    assert system.get_status()["peerCount"] == 1
+    assert fps >= 25, f"expected the other viewer to stream on at ~30 fps, got {fps:.1f}"
+    await asyncio.wait_for(signaling.closed.wait(), 5)  # its signaling was closed too
+    await other.close()
     await pc.close()
     await signaling.close()
     relay.close()

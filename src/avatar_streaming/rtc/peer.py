@@ -57,7 +57,8 @@ class RemoteAudioReader(Protocol):
 
 
 class Peer(EventEmitter):
-    """Events: "connected" (media flows), "failed" (ICE or DTLS failed)."""
+    """Events: "connected" (media flows), "failed" (ICE or DTLS failed), "lost" (the
+    connection closed underneath us)."""
 
     def __init__(self, peer_id: str, config: WebRTCConfig, media: PeerMedia) -> None:
         super().__init__()
@@ -189,6 +190,11 @@ class Peer(EventEmitter):
         elif pc.connectionState == "failed" and self.state in (PeerState.ANSWERED,
                                                                PeerState.CONNECTED):
             self.emit("failed")
+        elif pc.connectionState == "closed" and self.state in (PeerState.ANSWERED,
+                                                               PeerState.CONNECTED):
+            # closed without our close(): the client closed its connection, or aioice gave up
+            # (consent expired: the network is gone)
+            self.emit("lost")
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":

@@ -30,6 +30,7 @@ from .whep import WhepApi, WhepResource
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
+LOST_GRACE_S = 1.0
 STATIC = resources.files("avatar_streaming.signaling") / "static"
 
 
@@ -86,9 +87,18 @@ class SignalingServer(EventEmitter):
         return self._sessions.get(peer_id)
 
     def register(self, peer_id: str, session: Session | WhepResource) -> None:
-        """Count a new connection; emit "peer-connected" once its media is up."""
+        """Count a new connection; emit "peer-connected" once its media is up, and end it
+        ("ice-failed") when ICE or DTLS fails or the connection is lost."""
         self._sessions[peer_id] = session
         session.peer.on("connected", lambda: self._on_connected(session.peer))
+        session.peer.on("failed", lambda: self.end(session, "ice-failed"))
+        session.peer.on("lost", lambda: self._lost(session))
+
+    async def _lost(self, session: Session | WhepResource) -> None:
+        """A client that leaves closes its WebSocket right after its peer connection: give it
+        that moment, so that a departure reads "closed" and a vanished network "ice-failed"."""
+        await asyncio.sleep(LOST_GRACE_S)
+        await self.end(session, "ice-failed")
 
     async def end(self, session: Session | WhepResource, reason: str) -> None:
         """Close a connection and forget it (idempotent)."""
@@ -176,7 +186,6 @@ class SignalingServer(EventEmitter):
         peer = Peer(secrets.token_hex(8), self.config, self._media())
         session = Session(ws, peer, self.config, self.emit)
         self.register(peer.id, session)
-        peer.on("failed", lambda: session.close("ice-failed"))  # pyee runs the coroutine
         log.info("peer %s: signaling open", peer.id)
         try:
             await session.run()

@@ -66,7 +66,6 @@ class WhepApi:
         peer = Peer(secrets.token_hex(8), server.config, server.new_peer_media())
         resource = WhepResource(peer)
         server.register(peer.id, resource)
-        peer.on("failed", lambda: server.end(resource, "ice-failed"))
         server.emit("offer", OfferEvent(peer.id, {"type": "offer", "sdp": offer}))
         try:
             answer = await peer.negotiate(offer)
