@@ -50,9 +50,10 @@ class AudioChunk:
 class PeerDisconnectedEvent:
     """Payload of "peer-disconnected".
 
-    ``reason`` is one of "closed" (the client closed its WebSocket),
-    "server-stop", "ice-failed" (ICE or DTLS failed), "timeout" (two pings
-    unanswered) or "error" (the connection broke on our side).
+    ``reason`` is one of "closed" (the client closed its WebSocket, or DELETEd
+    its WHEP session), "server-stop", "ice-failed" (ICE or DTLS failed, or the
+    media connection was lost, as when the network vanishes) or "timeout" (two
+    pings unanswered).
     """
 
     peer_id: str
