@@ -54,6 +54,19 @@ def colours_match(got: list[tuple[int, int, int]],
                for g, w in zip(got, want, strict=True))
 
 
+async def first_quadrant_frame(track: MediaStreamTrack, max_frames: int = 300,
+                               timeout_s: float = 10) -> av.VideoFrame:
+    """The first received frame that shows the pushed quadrants (the first ones may be the
+    placeholder shown before any push)."""
+    import asyncio
+
+    for _ in range(max_frames):
+        frame = await asyncio.wait_for(track.recv(), timeout_s)
+        if colours_match(quadrant_centres(frame.to_ndarray(format="rgb24")), QUADRANT_COLOURS):
+            return frame
+    raise AssertionError(f"no frame showed the pushed quadrants in {max_frames} frames")
+
+
 class ToneTrack(MediaStreamTrack):  # type: ignore[misc]
     """A microphone that plays a sine tone in real time, 20 ms frames at 48 kHz.
 

@@ -12,7 +12,13 @@ from aiortc.rtp import RtpPacket
 from tests.conftest import MakeSystem, ws_url
 from tests.feeds import feeding_frames
 from tests.integration.client import RtcClient
-from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
+from tests.signals import (
+    QUADRANT_COLOURS,
+    colours_match,
+    first_quadrant_frame,
+    quadrant_centres,
+    quadrants,
+)
 
 
 def video_receiver(client: RtcClient) -> RTCRtpReceiver:
@@ -81,10 +87,7 @@ async def test_a_late_viewer_gets_a_keyframe_and_decodes_at_once(make_system: Ma
 
         video_receiver(late)._send_rtcp_pli = no_pli  # type: ignore[method-assign]
         video = await late.track("video")
-        while True:
-            rgb = (await asyncio.wait_for(video.recv(), 5)).to_ndarray(format="rgb24")
-            if colours_match(quadrant_centres(rgb), QUADRANT_COLOURS):
-                break
+        await first_quadrant_frame(video, timeout_s=5)
         waited = time.monotonic() - joined
     assert waited < 2, f"expected the late viewer's picture within 2 s, got {waited:.2f} s"
     assert system.video_encoder.keyframes > keyframes_before

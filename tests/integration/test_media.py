@@ -17,6 +17,7 @@ from tests.signals import (
     ToneTrack,
     colours_match,
     dominant_frequency,
+    first_quadrant_frame,
     quadrant_centres,
     quadrants,
     tone,
@@ -30,11 +31,7 @@ async def test_browser_receives_pushed_frames_at_size_colour_and_rate(
     async with feeding_frames(system, quadrants()):
         await client.connect()
         video = await client.track("video")
-        while True:  # the first frames may be the black placeholder
-            frame = await asyncio.wait_for(video.recv(), 10)
-            rgb = frame.to_ndarray(format="rgb24")
-            if colours_match(quadrant_centres(rgb), QUADRANT_COLOURS):
-                break
+        frame = await first_quadrant_frame(video)
         first_frame_s = time.monotonic() - client.opened_at
         assert (frame.width, frame.height) == (512, 512)
         count, start = 0, time.monotonic()

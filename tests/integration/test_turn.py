@@ -13,7 +13,10 @@ import pytest
 from tests.conftest import MakeSystem, ws_url
 from tests.feeds import feeding_frames
 from tests.integration.client import RtcClient
-from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
+from tests.signals import (
+    first_quadrant_frame,
+    quadrants,
+)
 
 USER, PASSWORD = "avatar", "relay-secret"
 
@@ -58,12 +61,7 @@ async def test_media_flows_through_the_turn_relay(turn_server: int,
     async with feeding_frames(system, quadrants()):
         await client.connect()
         video = await client.track("video")
-        for _ in range(60):
-            rgb = (await asyncio.wait_for(video.recv(), 10)).to_ndarray(format="rgb24")
-            if colours_match(quadrant_centres(rgb), QUADRANT_COLOURS):
-                break
-        else:
-            pytest.fail("no matching frame through the relay")
+        await first_quadrant_frame(video, max_frames=60)
     peer = system.server.peers[0]
     assert peer.pc is not None
     gatherer = peer.pc.getTransceivers()[0].sender.transport.transport.iceGatherer

@@ -11,7 +11,10 @@ from avatar_streaming import PeerDisconnectedEvent
 from avatar_streaming.rtc.ice import gathering_on
 from tests.conftest import MakeSystem, wait_until
 from tests.feeds import feeding_frames
-from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
+from tests.signals import (
+    first_quadrant_frame,
+    quadrants,
+)
 
 
 async def whep_offer() -> RTCPeerConnection:
@@ -46,13 +49,7 @@ async def test_a_whep_player_watches_and_leaves(make_system: MakeSystem) -> None
             answer = await response.text()
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         track = await asyncio.wait_for(frames.get(), 10)
-        for _ in range(60):
-            rgb = (await asyncio.wait_for(track.recv(), 10)).to_ndarray(  # type: ignore[attr-defined]
-                format="rgb24")
-            if colours_match(quadrant_centres(rgb), QUADRANT_COLOURS):
-                break
-        else:
-            raise AssertionError("no matching frame over WHEP")
+        await first_quadrant_frame(track, max_frames=60)  # type: ignore[arg-type]
         await wait_until(lambda: system.get_status()["peerCount"] == 1)
         async with http.patch(base + location, data="a=end-of-candidates\r\n",
                               headers={**auth,
