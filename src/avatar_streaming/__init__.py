@@ -7,7 +7,7 @@ for the users' microphones on its "incoming-audio" event.
 from __future__ import annotations
 
 from .bridge import MediaBridge
-from .config import IceServer, MediaConfig, StreamingSystemConfig, WebRTCConfig
+from .config import IceServer, JanusConfig, MediaConfig, StreamingSystemConfig, WebRTCConfig
 from .errors import (
     AudioQueueFullError,
     AvatarStreamingError,
@@ -18,6 +18,8 @@ from .errors import (
     NegotiationError,
     ProtocolError,
     RemoteError,
+    SfuError,
+    SfuSessionLost,
 )
 from .rtc.peer import Peer
 from .signaling.server import SignalingServer
@@ -44,6 +46,7 @@ __all__ = [
     "FrameError",
     "IceCandidateEvent",
     "IceServer",
+    "JanusConfig",
     "MediaBridge",
     "MediaConfig",
     "NegotiationError",
@@ -54,6 +57,8 @@ __all__ = [
     "PlaybackInterruptedEvent",
     "ProtocolError",
     "RemoteError",
+    "SfuError",
+    "SfuSessionLost",
     "SignalingServer",
     "StreamingSystem",
     "StreamingSystemConfig",

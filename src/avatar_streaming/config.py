@@ -42,6 +42,43 @@ class IceServer:
 
 GOOGLE_STUN = (IceServer(urls=("stun:stun.l.google.com:19302",)),)
 
+SFU_TYPES: tuple[str, ...] = ("janus",)
+
+
+@dataclass(frozen=True)
+class JanusConfig:
+    """Relay through a Janus VideoRoom (``webrtc.sfu = {"type": "janus", ...}``).
+
+    We publish the shared streams once into ``room`` and subscribe to the audio of
+    every other publisher there (see sfu/relay.py).
+    """
+
+    url: str
+    """Janus's HTTP API endpoint, e.g. ``http://janus.example:8088/janus``."""
+    room: int
+    """VideoRoom room id; created (with ``secret`` and ``pin``) if it does not exist."""
+    secret: str | None = None
+    """The room's admin secret: set on the room when we create it."""
+    pin: str | None = None
+    """The room's pin, needed to join it (and set on the room when we create it)."""
+    token: str | None = None
+    """Janus token for token-based authentication (``token_auth``), sent with every request."""
+    api_secret: str | None = None
+    """Janus ``api_secret``, sent with every request as ``apisecret``."""
+    display: str = "avatar"
+    """Our display name among the room's publishers."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.url, str) or not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"webrtc.sfu.url: expected an http:// or https:// URL of the "
+                              f"Janus HTTP API, got {self.url!r}")
+        _check_int("webrtc.sfu.room", self.room, 1, 2**53 - 1)
+        for key, value in (("secret", self.secret), ("pin", self.pin), ("token", self.token),
+                           ("apiSecret", self.api_secret)):
+            if value is not None:
+                _check_str(f"webrtc.sfu.{key}", value)
+        _check_str("webrtc.sfu.display", self.display)
+
 
 @dataclass(frozen=True)
 class WebRTCConfig:
@@ -77,6 +114,9 @@ class WebRTCConfig:
     allowed_origins: tuple[str, ...] | None = None
     """If set, a request with an Origin header not in it gets 403 (a hostile web page can't
     drive a user's browser into the server); clients that send no Origin are not browsers."""
+    sfu: JanusConfig | None = None
+    """If set, also publish our streams once into this SFU and take its users' microphones
+    from there (browsers may still connect directly)."""
 
     def __post_init__(self) -> None:
         _check_int("webrtc.signalingPort", self.signaling_port, 0, 65535)
@@ -107,6 +147,8 @@ class WebRTCConfig:
                 or not all(isinstance(o, str) and "://" in o for o in self.allowed_origins)):
             raise ConfigError(f"webrtc.allowedOrigins: expected a list of origins like "
                               f"'https://example.com', got {self.allowed_origins!r}")
+        if self.sfu is not None and not isinstance(self.sfu, JanusConfig):
+            raise ConfigError(f"webrtc.sfu: expected a JanusConfig, got {self.sfu!r}")
 
 
 @dataclass(frozen=True)
@@ -217,6 +259,31 @@ def _addresses(key: str, value: Any) -> tuple[str, ...] | None:
     return tuple(value)
 
 
+def _sfu(key: str, value: Any) -> JanusConfig | None:
+    if value is None:
+        return None
+    _check_mapping(key, value)
+    if value.get("type") not in SFU_TYPES:
+        raise ConfigError(f"{key}.type: expected one of {', '.join(SFU_TYPES)}, "
+                          f"got {value.get('type')!r}")
+    _reject_unknown(key, value, ("type", *_JANUS_KEYS))
+    rest = {k: v for k, v in value.items() if k != "type"}
+    for required in ("url", "room"):
+        if required not in rest:
+            raise ConfigError(f"{key}.{required}: expected a value, got nothing")
+    return JanusConfig(**_translate(key, rest, _JANUS_KEYS))
+
+
+_JANUS_KEYS: dict[str, tuple[str, Converter]] = {
+    "url": ("url", _same),
+    "room": ("room", _same),
+    "secret": ("secret", _same),
+    "pin": ("pin", _same),
+    "token": ("token", _same),
+    "apiSecret": ("api_secret", _same),
+    "display": ("display", _same),
+}
+
 _WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
     "signalingPort": ("signaling_port", _same),
     "signalingHost": ("signaling_host", _same),
@@ -233,6 +300,7 @@ _WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
     "sslContext": ("ssl_context", _same),
     "authToken": ("auth_token", _same),
     "allowedOrigins": ("allowed_origins", lambda key, v: tuple(v) if isinstance(v, list) else v),
+    "sfu": ("sfu", _sfu),
 }
 
 _MEDIA_KEYS: dict[str, tuple[str, Converter]] = {

@@ -13,7 +13,9 @@ errors carry the text that goes back to the client in an ``error`` message::
     │   └── AudioQueueFullError    pushing more audio than the queue holds
     └── RemoteError
         ├── ProtocolError          a signaling message that is malformed or out of order
-        └── NegotiationError       an offer or candidate that cannot be applied
+        ├── NegotiationError       an offer or candidate that cannot be applied
+        └── SfuError               the SFU (Janus) refused a request or answered nonsense
+            └── SfuSessionLost     the SFU forgot our session (restarted, timed out) or is gone
 """
 
 from __future__ import annotations
@@ -57,3 +59,20 @@ class ProtocolError(RemoteError):
 class NegotiationError(RemoteError):
     """An offer or ICE candidate could not be applied."""
 
+
+
+class SfuError(RemoteError):
+    """The SFU refused a request or answered something we cannot use.
+
+    ``code`` is the SFU's own error code when it sent one (Janus: 458 for an unknown session,
+    426 for an unknown VideoRoom room, ...).
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SfuSessionLost(SfuError):
+    """Our session on the SFU is gone (the SFU restarted, timed it out, or cannot be reached);
+    the relay starts over with a new one."""

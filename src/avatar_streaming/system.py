@@ -23,6 +23,8 @@ from .media.sync import AvSync
 from .prometheus import SystemMetrics
 from .rtc.peer import Peer, PeerMedia
 from .rtc.rtp_out import RtpOut
+from .sfu import JanusRelay
+from .sfu.peers import RelayMedia
 from .signaling.server import SignalingServer
 from .types import AudioChunk
 
@@ -66,30 +68,44 @@ class StreamingSystem:
         self.bridge.on("video-frame", lambda f: self.server.emit("media-video-frame", f))
         self.bridge.on("audio-chunk", lambda c: self.server.emit("media-audio-chunk", c))
         self.server.on("incoming-audio", self.bridge.handle_incoming_audio)
+        self.sfu: JanusRelay | None = None
+        """The relay into Janus, when ``webrtc.sfu`` is set."""
+        if webrtc.sfu is not None:
+            self.sfu = JanusRelay(webrtc.sfu, webrtc,
+                                  RelayMedia(self._attach_sender, self._read_remote_audio))
         self._stopped = False
 
     async def listen(self) -> None:
-        """Start the signaling server and the media clocks (done by create_streaming_system)."""
+        """Start the signaling server, the media clocks and the SFU relay, if any (done by
+        create_streaming_system). The relay connects in the background."""
         self.video_encoder.start()
         self.playout.start()
         await self.server.start()
+        if self.sfu is not None:
+            self.sfu.start()
 
     async def start(self) -> None:
         """Start the media bridge: pushes are accepted."""
         await self.bridge.start()
 
     async def stop(self) -> None:
-        """bridge.stop(), then server.stop(): every peer is disconnected. Idempotent."""
+        """bridge.stop(), then server.stop(): every peer is disconnected, and the SFU room
+        left. Idempotent."""
         if self._stopped:
             return
         self._stopped = True
         await self.bridge.stop()
+        if self.sfu is not None:
+            await self.sfu.stop()
         await self.server.stop()
         await self.playout.stop()
         await self.video_encoder.stop()
 
     def get_status(self) -> dict[str, Any]:
-        return {"peerCount": self.server.peer_count, "metrics": self.bridge.get_metrics()}
+        status = {"peerCount": self.server.peer_count, "metrics": self.bridge.get_metrics()}
+        if self.sfu is not None:
+            status["sfu"] = self.sfu.status()
+        return status
 
     async def __aenter__(self) -> StreamingSystem:
         return self
@@ -108,9 +124,13 @@ class StreamingSystem:
         return RtpOut(sender, self.audio_stream)
 
     def _on_remote_audio(self, peer: Peer, track: MediaStreamTrack) -> IncomingAudio:
+        return self._read_remote_audio(peer.id, track)
+
+    def _read_remote_audio(self, user_id: str, track: MediaStreamTrack) -> IncomingAudio:
+        """A user's microphone, from a browser peer or through the SFU, to "incoming-audio"."""
         media = self.config.media
         return IncomingAudio(
-            track, peer.id, sample_rate=media.audio_sample_rate, channels=media.audio_channels,
+            track, user_id, sample_rate=media.audio_sample_rate, channels=media.audio_channels,
             chunk_ms=media.incoming_audio_chunk_ms, emit=self._emit_incoming)
 
     def _playback_event(self, name: str, payload: object) -> None:

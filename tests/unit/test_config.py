@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from avatar_streaming import ConfigError, MediaConfig, StreamingSystemConfig, WebRTCConfig
-from avatar_streaming.config import GOOGLE_STUN, IceServer, load_config
+from avatar_streaming.config import GOOGLE_STUN, IceServer, JanusConfig, load_config
 
 
 def test_defaults_are_the_contracts() -> None:
@@ -69,6 +69,20 @@ def test_dataclasses_are_accepted_as_they_are() -> None:
     ({"media": {"audioChannels": 6}}, ["audioChannels", "6"]),
     ({"media": {"incomingAudioChunkMs": 1.5}}, ["incomingAudioChunkMs", "1.5"]),
     ({"webrtc": []}, ["webrtc", "object"]),
+    ({"webrtc": {"sfu": "janus"}}, ["webrtc.sfu", "object", "'janus'"]),
+    ({"webrtc": {"sfu": {"type": "livekit", "url": "http://j/janus", "room": 1}}},
+     ["webrtc.sfu.type", "janus", "'livekit'"]),
+    ({"webrtc": {"sfu": {"type": "janus", "room": 1}}}, ["webrtc.sfu.url", "nothing"]),
+    ({"webrtc": {"sfu": {"type": "janus", "url": "ws://j:8188", "room": 1}}},
+     ["webrtc.sfu.url", "http://", "'ws://j:8188'"]),
+    ({"webrtc": {"sfu": {"type": "janus", "url": "http://j/janus", "room": "1234"}}},
+     ["webrtc.sfu.room", "integer", "'1234'"]),
+    ({"webrtc": {"sfu": {"type": "janus", "url": "http://j/janus", "room": 0}}},
+     ["webrtc.sfu.room", "0"]),
+    ({"webrtc": {"sfu": {"type": "janus", "url": "http://j/janus", "room": 1, "pin": 12}}},
+     ["webrtc.sfu.pin", "string", "12"]),
+    ({"webrtc": {"sfu": {"type": "janus", "url": "http://j/janus", "room": 1, "rooom": 2}}},
+     ["webrtc.sfu", "rooom", "room"]),
     ([], ["config", "dict"]),
 ])
 def test_bad_keys_and_values_name_the_key_and_what_was_expected(
@@ -88,3 +102,18 @@ def test_access_settings() -> None:
         load_config({"webrtc": {"allowedOrigins": ["a.example"]}})
     with pytest.raises(ConfigError, match="authToken"):
         load_config({"webrtc": {"authToken": ""}})
+
+
+def test_sfu_settings() -> None:
+    assert load_config({}).webrtc.sfu is None
+    config = load_config({"webrtc": {"sfu": {
+        "type": "janus", "url": "http://10.0.0.5:8088/janus", "room": 1234, "secret": "s",
+        "pin": "p", "token": "t", "apiSecret": "a", "display": "Ava"}}})
+    assert config.webrtc.sfu == JanusConfig(
+        url="http://10.0.0.5:8088/janus", room=1234, secret="s", pin="p", token="t",
+        api_secret="a", display="Ava")
+    minimal = load_config({"webrtc": {"sfu": {"type": "janus", "url": "https://j/janus",
+                                              "room": 7}}}).webrtc.sfu
+    assert minimal == JanusConfig(url="https://j/janus", room=7)
+    assert (minimal.secret, minimal.pin, minimal.token, minimal.display) == (
+        None, None, None, "avatar")

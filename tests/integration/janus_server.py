@@ -1,0 +1,138 @@
+"""A Janus of our own, for tests: its config folder written here, its process stopped by PID.
+
+Janus refuses loopback addresses for media, so it gathers on one private address
+(``ADDRESS`` on a dummy interface, see ``setup_network``), which only makes sense
+inside a network namespace of the test's own.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+INTERFACE = "sfu0"
+ADDRESS = "10.77.0.1"
+HTTP_PORT = 8088
+URL = f"http://{ADDRESS}:{HTTP_PORT}/janus"
+LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
+
+_PLUGINS_OFF = ("audiobridge", "duktape", "echotest", "lua", "nosip", "recordplay", "sip",
+                "streaming", "textroom", "videocall", "voicemail")
+_TRANSPORTS_OFF = ("mqtt", "nanomsg", "pfunix", "rabbitmq", "websockets")
+_EVENTS_OFF = ("gelfevh", "mqttevh", "nanomsgevh", "rabbitmqevh", "sampleevh", "wsevh")
+
+
+def setup_network() -> None:
+    """Loopback up, and an interface holding ADDRESS (in a fresh namespace: as root).
+
+    A dummy interface where the kernel has the module, else one end of a veth pair.
+    """
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    dummy = subprocess.run(["ip", "link", "add", INTERFACE, "type", "dummy"],
+                           capture_output=True, check=False)
+    if dummy.returncode != 0:
+        subprocess.run(["ip", "link", "add", INTERFACE, "type", "veth", "peer", "name",
+                        f"{INTERFACE}-peer"], check=True)
+        subprocess.run(["ip", "link", "set", f"{INTERFACE}-peer", "up"], check=True)
+    subprocess.run(["ip", "addr", "add", f"{ADDRESS}/24", "dev", INTERFACE], check=True)
+    subprocess.run(["ip", "link", "set", INTERFACE, "up"], check=True)
+
+
+def _off(prefix: str, names: tuple[str, ...]) -> str:
+    return ",".join(f"libjanus_{prefix}{n}.so" for n in names)
+
+
+def write_config(folder: Path) -> Path:
+    """janus.jcfg, the HTTP transport and the VideoRoom plugin; everything else off."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "janus.jcfg").write_text(f"""
+general: {{
+    configs_folder = "{folder}"
+    plugins_folder = "{LIB}/plugins"
+    transports_folder = "{LIB}/transports"
+    events_folder = "{LIB}/events"
+    loggers_folder = "{LIB}/loggers"
+    debug_level = 4
+    session_timeout = 60
+    interface = "{ADDRESS}"
+}}
+certificates: {{}}
+media: {{
+    rtp_port_range = "20000-40000"
+}}
+nat: {{
+    ice_enforce_list = "{INTERFACE}"
+    ignore_mdns = true
+}}
+plugins: {{ disable = "{_off("", _PLUGINS_OFF)}" }}
+transports: {{ disable = "{_off("", _TRANSPORTS_OFF)}" }}
+loggers: {{ disable = "libjanus_jsonlog.so" }}
+events: {{ broadcast = false
+    disable = "{_off("", _EVENTS_OFF)}" }}
+""")
+    (folder / "janus.transport.http.jcfg").write_text(f"""
+general: {{
+    json = "plain"
+    base_path = "/janus"
+    http = true
+    port = {HTTP_PORT}
+    ip = "{ADDRESS}"
+    https = false
+}}
+admin: {{ admin_http = false }}
+""")
+    (folder / "janus.plugin.videoroom.jcfg").write_text("general: {}\n")
+    return folder
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the process that started it dies (prctl PR_SET_PDEATHSIG)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+class JanusProcess:
+    """``janus`` in the foreground, logging to ``folder/janus.log``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self.starts += 1
+        log = (self.folder / f"janus-{self.starts}.log").open("wb")
+        self.process = subprocess.Popen(
+            ["janus", "-C", str(self.folder / "janus.jcfg"), "-F", str(self.folder), "-o"],
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{URL}/info", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"janus did not come up; see {self.folder}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: nothing is said to anyone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)

@@ -1,0 +1,96 @@
+"""SFU mode against a real Janus: publish once, three viewers through Janus, a user's
+microphone back as "incoming-audio", and a Janus restart.
+
+Janus refuses loopback for media, so janus_scenario.py runs in a network namespace of
+its own (``unshare -n``, as root) with a private address on an interface there; it
+starts Janus and stops it by PID, and prints what it measured as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FPS = 30
+
+
+def _can_unshare() -> str | None:
+    """Why we cannot make a network namespace here, or None."""
+    if os.geteuid() != 0:
+        return "needs root for a network namespace of its own (unshare -n)"
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "needs unshare (util-linux) and ip (iproute2)"
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return f"unshare -n is not permitted here: {probe.stderr.decode().strip()}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def scenario() -> dict[str, Any]:
+    if shutil.which("janus") is None:
+        pytest.skip("Janus is not installed (apt-get install janus; scripts/test does it)")
+    reason = _can_unshare()
+    if reason is not None:
+        pytest.skip(reason)
+    process = subprocess.Popen(
+        ["unshare", "-n", sys.executable, "-m", "tests.integration.janus_scenario"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # Janus dies with it (PR_SET_PDEATHSIG)
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0, f"the scenario failed:\n{err[-4000:]}"
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    print(json.dumps(result, indent=1))
+    return result
+
+
+def test_three_viewers_through_janus_get_the_stream(scenario: dict[str, Any]) -> None:
+    viewers = scenario["viewers"]
+    assert len(viewers) == 3
+    for viewer in viewers:
+        assert viewer["sizes"] == ["512x512"], viewer
+        assert viewer["fps"] >= FPS * 0.85, viewer
+        assert viewer["audio_s"] >= 3.0, viewer
+        assert viewer["audio_rms"] > 1000, viewer
+        assert abs(viewer["audio_hz"] - 660) < 5, viewer
+
+
+def test_published_once_whatever_the_viewers(scenario: dict[str, Any]) -> None:
+    # three viewers in the room, one connection of ours to Janus for each stream
+    assert scenario["encoded_once"] == {"video_viewers": 1, "audio_viewers": 1}
+
+
+def test_a_users_microphone_in_the_room_comes_back_with_their_id(
+        scenario: dict[str, Any]) -> None:
+    mic = scenario["mic"]
+    assert mic["ids"] == [mic["expected_id"]]
+    assert mic["chunks"] >= 10 and mic["rms"] > 1000, mic
+    assert abs(mic["hz"] - 440) < 5, mic
+    assert scenario["status_users"] == {mic["expected_id"]: "user-mic"}
+
+
+def test_after_a_janus_restart_we_publish_again(scenario: dict[str, Any]) -> None:
+    restart = scenario["restart"]
+    assert restart["publications"] == 2
+    assert restart["republished_after_s"] < 10
+    viewer = restart["viewer"]
+    assert viewer["sizes"] == ["512x512"] and viewer["fps"] >= FPS * 0.85, viewer
+    mic = restart["mic"]
+    assert mic["expected_id"] in mic["ids"] and mic["rms"] > 1000, mic
+
+
+def test_stop_leaves_the_room_and_no_task(scenario: dict[str, Any]) -> None:
+    assert scenario["participants_after_stop"] == []
+    assert scenario["tasks_left"] == []
