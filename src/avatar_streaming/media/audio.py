@@ -150,6 +150,11 @@ class AudioQueue:
             self._size += samples.size
             self._timeline_end_ms = timestamp_ms + samples.size * 1000 / TRACK_RATE
 
+    @property
+    def head_timestamp_ms(self) -> float | None:
+        """Capture time of the next sample to play (None when empty)."""
+        return self._parts[0].timestamp_ms if self._parts else None
+
     def read(self, count: int) -> Read:
         """``count`` samples: queued ones first, then silence."""
         out = np.zeros(count, dtype=np.int16)

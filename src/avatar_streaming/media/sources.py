@@ -17,7 +17,7 @@ import numpy as np
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from .background import Background
-from .sync import AvSync
+from .sync import MAX_CLOCK_SKEW_MS, AvSync
 from .video import Picture, solid_picture
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,12 @@ class AudioPlayout:
 
     def tick(self) -> None:
         """Play one 20 ms frame now: samples (mono int16 at 48 kHz) and their position."""
-        read = self.queue.read(FRAME_SAMPLES)
         position = self.frames_played * FRAME_SAMPLES
         self.frames_played += 1
+        if self._waits_for_video():
+            self._on_frame(np.zeros(FRAME_SAMPLES, np.int16), position)
+            return
+        read = self.queue.read(FRAME_SAMPLES)
         self._on_frame(read.samples, position)
         if read.queued and not self.playing:
             self.playing = True
@@ -116,6 +119,17 @@ class AudioPlayout:
             self._on_event("playback-finished", PlaybackEvent(
                 timestamp=self._played_until_ms or 0.0,
                 at=self.wall_clock() + read.queued * 1000 / TRACK_RATE))
+
+    def _waits_for_video(self) -> bool:
+        """A new utterance starts once the renderer's frames of its time go out (sync.py)."""
+        head = self.queue.head_timestamp_ms
+        if self.playing or head is None:
+            return False
+        half_frame_ms = FRAME_SAMPLES * 500 / TRACK_RATE
+        now = self.wall_clock()
+        if abs(now - head) > MAX_CLOCK_SKEW_MS:
+            return False
+        return now + half_frame_ms < head + self.sync.render_lag_ms()
 
     def interrupt(self) -> PlaybackInterruptedEvent:
         """Drop everything queued; the next frame played is silence."""

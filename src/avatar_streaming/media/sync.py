@@ -11,6 +11,12 @@ runs ahead of the speech or behind it.
 
 The delay moves when an utterance with another offset starts; the video clock
 follows it at a bounded rate, so video timestamps never run backwards.
+
+A renderer that runs behind the speech sends the frame of capture time T later
+than the audio of T would play. A browser's own A/V synchronisation closes such
+a gap only slowly (Chromium moves its audio delay some 15 ms every few seconds),
+so the playout holds the start of each utterance by the renderer's lag instead:
+the audio of T then goes out with the frame of T.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ from collections.abc import Callable
 NTP_UNIX_OFFSET_S = 2_208_988_800
 MAX_CLOCK_SKEW_MS = 10_000.0
 """A capture time further than this from now is taken as wrong; the push time stands in."""
+MAX_RENDER_LAG_MS = 1_000.0
+"""Speech waits for a renderer at most this far behind it."""
+RENDER_LAG_STALE_MS = 1_000.0
+"""Without a fresh frame for this long, no renderer is waited for."""
+RENDER_LAG_SMOOTHING = 0.1
 
 
 def ntp_from_unix_ms(unix_ms: float) -> int:
@@ -37,6 +48,8 @@ class AvSync:
         """Latest audio delay: when a sample plays minus its capture time."""
         self._applied_ms = 0.0
         self._slew_ms = slew_ms_per_frame
+        self._render_lag_ms = 0.0
+        self._last_frame_at_ms: float | None = None
 
     def note_audio(self, capture_ms: float, played_at_ms: float) -> None:
         """Queued audio captured at ``capture_ms`` goes out at ``played_at_ms``."""
@@ -48,6 +61,22 @@ class AvSync:
         now = self.wall_clock()
         if abs(now - capture_ms) > MAX_CLOCK_SKEW_MS:
             capture_ms = now
+        self._note_render_lag(now - capture_ms, now)
         step = self.audio_delay_ms - self._applied_ms
         self._applied_ms += max(-self._slew_ms, min(self._slew_ms, step))
         return capture_ms + self._applied_ms
+
+    def render_lag_ms(self) -> float:
+        """How far (smoothed) the latest frames went out behind their capture time."""
+        last = self._last_frame_at_ms
+        if last is None or self.wall_clock() - last > RENDER_LAG_STALE_MS:
+            return 0.0
+        return self._render_lag_ms
+
+    def _note_render_lag(self, lag_ms: float, now: float) -> None:
+        lag_ms = min(max(lag_ms, 0.0), MAX_RENDER_LAG_MS)
+        if self._last_frame_at_ms is None or now - self._last_frame_at_ms > RENDER_LAG_STALE_MS:
+            self._render_lag_ms = lag_ms
+        else:
+            self._render_lag_ms += RENDER_LAG_SMOOTHING * (lag_ms - self._render_lag_ms)
+        self._last_frame_at_ms = now

@@ -66,3 +66,21 @@ def test_interrupt_drops_everything_and_the_next_frame_is_silence() -> None:
     out.queue.push(np.ones(FRAME_SAMPLES, np.int16), timestamp_ms=9000.0)
     out.tick()
     assert played.events[-2][0] == "playback-started", "speech after a barge-in starts anew"
+
+
+def test_speech_waits_for_a_renderer_behind_it_once_per_utterance() -> None:
+    out, played = playout()
+    for _ in range(40):  # frames of capture time T go out at T + 100 ms
+        out.sync.video_time_ms(played.wall_ms - 100)
+    out.queue.push(np.ones(TRACK_RATE // 5, np.int16), timestamp_ms=played.wall_ms)  # 200 ms
+    started_at = None
+    for _ in range(14):
+        out.tick()
+        if started_at is None and played.frames[-1][0].any():
+            started_at = played.wall_ms
+        played.wall_ms += 20
+        out.sync.video_time_ms(played.wall_ms - 100)
+    assert started_at == 5000.0 + 100, "held until the frames of its time go out"
+    loud = [bool(f.any()) for f, _ in played.frames]
+    assert loud == [False] * 5 + [True] * 9, "then it plays without a gap"
+    assert played.events[0] == ("playback-started", PlaybackEvent(timestamp=5000.0, at=5100.0))

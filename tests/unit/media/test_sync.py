@@ -30,3 +30,17 @@ def test_the_video_clock_follows_a_new_delay_at_a_bounded_rate() -> None:
 def test_an_implausible_capture_time_is_replaced_by_now() -> None:
     sync = AvSync(wall_clock=lambda: 50_000.0)
     assert sync.video_time_ms(0.0) == pytest.approx(50_000.0)
+
+
+def test_render_lag_is_how_far_behind_frames_go_out_capped_and_forgotten() -> None:
+    now = [10_000.0]
+    sync = AvSync(wall_clock=lambda: now[0])
+    assert sync.render_lag_ms() == 0.0, "no frames: nothing to wait for"
+    for _ in range(60):  # a renderer 100 ms behind, 30 fps
+        sync.video_time_ms(now[0] - 100)
+        now[0] += 33
+    assert sync.render_lag_ms() == pytest.approx(100.0)
+    sync.video_time_ms(now[0] - 5_000)
+    assert sync.render_lag_ms() < 200, "one late frame moves the lag a little, capped at 1 s"
+    now[0] += 1_500
+    assert sync.render_lag_ms() == 0.0, "a renderer that stopped is not waited for"
