@@ -52,7 +52,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable
@@ -75,6 +74,8 @@ from avatar_streaming.demo.face import FaceRenderer
 from avatar_streaming.media.video import to_av_frame
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+from _netns import in_netns, reexec_in_netns
+
 from tests.browser.conftest import CHROMIUM_FLAGS  # the flags the browser tests use
 
 log = logging.getLogger("bench.glass_to_glass")
@@ -92,7 +93,6 @@ COUNTER_MOD = 1 << BITS
 AUDIO_AHEAD_S = 0.1
 AUDIO_CHUNK_S = 0.02
 AUDIO_RATE = 16000
-NETNS_ENV = "AVATAR_BENCH_NETNS"
 TTFF_SAMPLE_LIMIT_S = 3.0
 # Time to first frame, step by step, as the page sees it.
 TTFF_STEPS = ("ws_open_to_offer_sent", "offer_sent_to_answer", "answer_to_pc_connected",
@@ -828,24 +828,6 @@ def describe_device(browser: Browser) -> str:
 # ---- Entry point ------------------------------------------------------------
 
 
-def reexec_in_netns(argv: list[str]) -> None:
-    """As root, run this script again in a network namespace that has only loopback."""
-    if os.environ.get(NETNS_ENV) is not None or os.geteuid() != 0:
-        return
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        log.warning("unshare or ip missing: running on the host network")
-        return
-    probe = subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"],
-                           capture_output=True, check=False)
-    if probe.returncode != 0:
-        log.warning("cannot create a network namespace: running on the host network")
-        return
-    os.environ[NETNS_ENV] = "1"
-    script = str(Path(__file__).resolve())
-    os.execvp("unshare", ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
-                          sys.executable, script, *argv])
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase")
@@ -884,7 +866,7 @@ async def bounded_run(args: argparse.Namespace) -> dict[str, Any]:
     """Everything the run measured, even when it had to be cut short."""
     result: dict[str, Any] = {
         "bench": "glass_to_glass", "viewers": {}, "time_to_first_frame_ms": None,
-        "netns": os.environ.get(NETNS_ENV) == "1", "device": None,
+        "netns": in_netns(), "device": None,
         "seconds": args.seconds, "warmup_s": args.warmup}
     limit_s = time_limit_s(args)
     try:
@@ -902,9 +884,9 @@ def main(argv: list[str]) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     if not args.no_netns:
-        reexec_in_netns(argv)
+        reexec_in_netns(str(Path(__file__).resolve()), argv)
     logging.getLogger("aioice").setLevel(logging.WARNING)
-    if os.environ.get(NETNS_ENV) != "1":
+    if not in_netns():
         log.warning("not in a network namespace: running on the host network")
     result = asyncio.run(bounded_run(args))
     print(json.dumps(result), flush=True)

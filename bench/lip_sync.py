@@ -1,0 +1,124 @@
+"""Lip sync as Chromium shows and plays it: audio minus video of a flash and a beep
+stamped with the same capture time, over 20 flashes.
+
+How: a system on loopback, the shipped page in Chromium (in a network namespace with only
+loopback when run as root). Frames at 30 fps, one white a second, and a 100 ms beep
+stamped with that frame's time (tests/browser/flashes.py). The page finds each flash with
+``requestVideoFrameCallback`` (its expected display time) and each beep with an
+AnalyserNode on the remote audio (tests/browser/probes.py). Chromium's own A/V
+synchronisation takes some 20 s to settle its delays, so flashes count after
+``--warmup`` seconds. Each case runs with the renderer on time and with it behind the
+speech (``--lags``): our playout holds speech by the renderer's lag (media/sync.py).
+
+Prints one JSON object: per lag, the signed offsets and p50 / p90 of |audio - video|.
+Target: p90 <= 15 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from playwright.async_api import async_playwright
+
+from avatar_streaming import create_streaming_system
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from _netns import in_netns, reexec_in_netns
+
+from tests.browser.conftest import CHROMIUM_FLAGS
+from tests.browser.flashes import flash_and_beep, pair_onsets
+from tests.browser.probes import FLASHES_AND_BEEPS
+
+log = logging.getLogger("bench.lip_sync")
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+async def one_case(lag_ms: float, args: argparse.Namespace) -> dict[str, Any]:
+    system = await create_streaming_system({"webrtc": {
+        "signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
+        "iceHostAddresses": ["127.0.0.1"]}})
+    stop = asyncio.Event()
+    feeder: asyncio.Task[None] | None = None
+    try:
+        await system.start()
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                       args=CHROMIUM_FLAGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"http://127.0.0.1:{system.server.port}/")
+                await page.wait_for_function(
+                    "() => window.avatarClient && window.avatarClient.state === 'connected'",
+                    timeout=30_000)
+                feeder = asyncio.create_task(flash_and_beep(system, lag_ms, stop))
+                seen = await page.evaluate(FLASHES_AND_BEEPS,
+                                           args.warmup + args.flashes + 1.5)
+            finally:
+                stop.set()
+                await browser.close()
+    finally:
+        if feeder is not None:
+            await feeder
+        await system.stop()
+    pairs = pair_onsets(seen["beeps"], seen["flashes"])
+    start = min(seen["flashes"], default=0.0)
+    offsets = [o for at, o in pairs if at - start >= args.warmup * 1000][:args.flashes]
+    magnitude = np.abs(offsets) if offsets else None
+    return {
+        "renderer_lag_ms": lag_ms,
+        "flashes": len(offsets),
+        "audio_minus_video_ms": [round(o, 1) for o in offsets],
+        "abs_p50_ms": None if magnitude is None else round(float(np.median(magnitude)), 1),
+        "abs_p90_ms": (None if magnitude is None
+                       else round(float(np.percentile(magnitude, 90)), 1)),
+        "signed_median_ms": None if not offsets else round(float(np.median(offsets)), 1),
+        "during_warmup_ms": [round(o, 1) for at, o in pairs
+                             if at - start < args.warmup * 1000],
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    result: dict[str, Any] = {"bench": "lip_sync", "netns": in_netns(),
+                              "warmup_s": args.warmup, "target_abs_p90_ms": 15, "cases": []}
+    started = time.monotonic()
+    for lag in args.lags:
+        try:
+            async with asyncio.timeout(args.warmup + args.flashes + 60):
+                result["cases"].append(await one_case(lag, args))
+        except TimeoutError:
+            result["cases"].append({"renderer_lag_ms": lag, "error": "timed out"})
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--flashes", type=int, default=20, help="flashes measured per case")
+    parser.add_argument("--warmup", type=float, default=20.0,
+                        help="seconds before flashes count (Chromium's sync settling)")
+    parser.add_argument("--lags", default="0,100",
+                        help="renderer lags behind the speech, ms, comma-separated")
+    parser.add_argument("--no-netns", action="store_true", help="stay on the host network")
+    args = parser.parse_args(argv)
+    args.lags = [float(v) for v in args.lags.split(",") if v.strip()]
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.no_netns:
+        reexec_in_netns(str(Path(__file__).resolve()), argv)
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    print(json.dumps(asyncio.run(run(args))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
