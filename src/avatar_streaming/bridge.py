@@ -55,9 +55,13 @@ class MediaBridge(EventEmitter):
         return self.metrics.is_streaming
 
     async def start(self) -> None:
+        if not self.metrics.is_streaming:
+            log.info("bridge started: pushes are accepted")
         self.metrics.is_streaming = True
 
     async def stop(self) -> None:
+        if self.metrics.is_streaming:
+            log.info("bridge stopped: pushes are ignored")
         self.metrics.is_streaming = False
 
     async def push_video_frame(self, frame: VideoFrame) -> None:
@@ -96,7 +100,9 @@ class MediaBridge(EventEmitter):
         """
         self._resampler = Resampler(TRACK_RATE, 1)  # nor the few ms it holds back
         self._decoder.reset()
-        return self._audio.interrupt()
+        event = self._audio.interrupt()
+        log.info("interrupted: %.0f ms of queued speech dropped", event.dropped_ms)
+        return event
 
     def handle_incoming_audio(self, chunk: AudioChunk) -> None:
         """Re-emit a browser microphone chunk as "incoming-audio". No-op unless started."""

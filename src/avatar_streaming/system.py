@@ -134,6 +134,7 @@ class StreamingSystem:
             chunk_ms=media.incoming_audio_chunk_ms, emit=self._emit_incoming)
 
     def _playback_event(self, name: str, payload: object) -> None:
+        log.debug("%s: %s", name, payload)
         self.bridge.emit(name, payload)
 
     def _emit_incoming(self, chunk: AudioChunk) -> None:

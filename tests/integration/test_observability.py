@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import MakeSystem, wait_until, ws_url
 from tests.feeds import feeding_frames, feeding_tone
 from tests.integration.client import RtcClient
 from tests.integration.test_fanout import video_receiver
-from tests.signals import quadrants
+from tests.signals import ToneTrack, quadrants
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -54,3 +56,34 @@ async def test_metrics_status_and_health(make_system: MakeSystem) -> None:
         scraped[("avatar_streaming_video_frames_total", ())]
     assert status["peerCount"] == 1 and status["metrics"]["videoFrames"] > 10
     await client.close()
+
+
+async def test_a_session_logs_one_line_per_event_with_its_peer_id(
+        make_system: MakeSystem, caplog: pytest.LogCaptureFixture) -> None:
+    system = await make_system()
+    caplog.set_level(logging.INFO, logger="avatar_streaming")
+    await system.bridge.stop()
+    await system.bridge.start()
+    client = RtcClient(ws_url(system), mic=ToneTrack(440.0))
+    async with feeding_frames(system, quadrants()):
+        await client.connect()
+        await asyncio.wait_for((await client.track("video")).recv(), 10)
+        await wait_until(lambda: system.get_status()["peerCount"] == 1)
+        await client.send({"type": "no-such-message"})
+        await client.expect("error")
+        await system.bridge.interrupt()
+        peer_id = next(iter(system.server._sessions))
+        await client.close()
+        await wait_until(lambda: system.get_status()["peerCount"] == 0)
+    ours = [r for r in caplog.records if r.name.startswith("avatar_streaming")]
+    lines = [r.getMessage() for r in ours]
+    assert all("\n" not in line for line in lines), lines
+    assert not [r for r in ours if r.levelno >= logging.WARNING], \
+        "a normal session logs nothing at WARNING: a user can filter it out with INFO"
+    about_peer = [line for line in lines if peer_id in line]
+    for event in ("signaling open", "answered its offer", "receiving its microphone",
+                  "connected", "refused a message: ", "closed (closed)"):
+        assert sum(event in line for line in about_peer) == 1, (event, about_peer)
+    assert lines[:2] == ["bridge stopped: pushes are ignored",
+                         "bridge started: pushes are accepted"]
+    assert any(line.startswith("interrupted: ") for line in lines), lines

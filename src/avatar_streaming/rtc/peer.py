@@ -197,6 +197,8 @@ class Peer(EventEmitter):
             self.emit("lost")
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        log.info("peer %s: receiving its %s", self.id,
+                 "microphone" if track.kind == "audio" else f"{track.kind} track")
         if track.kind == "audio":
             self._readers.append(self._media.on_remote_audio(self, track))
 

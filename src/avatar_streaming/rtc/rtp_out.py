@@ -73,6 +73,7 @@ class RtpOut:
 
     def _keyframe_requested(self) -> None:
         """PLI or FIR from this viewer."""
+        log.debug("%s viewer asks for a keyframe", self._broadcast.kind)
         self._broadcast.keyframe_requests_received += 1
         if self._request_keyframe is not None:
             self._request_keyframe()

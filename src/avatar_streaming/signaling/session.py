@@ -80,6 +80,8 @@ class Session:
         now = time.monotonic()
         if now - self._last_limit_error >= 1.0:
             self._last_limit_error = now
+            log.info("peer %s: over the message rate limit, %d dropped", self.peer.id,
+                     self._dropped)
             await self.send(protocol.Error(
                 f"rate limit: expected at most {self._config.message_rate_limit:g} messages "
                 f"per second (bursts of {self._config.message_burst}); {self._dropped} dropped"))
@@ -89,7 +91,7 @@ class Session:
             message = protocol.parse_client_message(text)
             await self._dispatch(message)
         except RemoteError as exc:
-            log.debug("peer %s: %s", self.peer.id, exc)
+            log.info("peer %s: refused a message: %s", self.peer.id, exc)
             await self.send(protocol.Error(str(exc)))
         except Exception:  # a bug of ours must not take the server down with this client
             log.exception("peer %s: failed to handle a message", self.peer.id)
@@ -98,8 +100,10 @@ class Session:
     async def _dispatch(self, message: protocol.ClientMessage) -> None:
         match message:
             case Offer(sdp):
+                log.debug("peer %s: offer, %d bytes of SDP", self.peer.id, len(sdp))
                 self._emit("offer", OfferEvent(self.peer.id, message.to_json()))
                 answer = protocol.Answer(self.peer.id, await self.peer.negotiate(sdp))
+                log.info("peer %s: answered its offer", self.peer.id)
                 await self.send(answer)
                 self._emit("answer", AnswerEvent(self.peer.id, answer.to_json()))
             case ClientIceCandidate():
