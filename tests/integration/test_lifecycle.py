@@ -1,4 +1,5 @@
-"""Stopping: quickly with many peers, leaving nothing behind; the command stops on signals."""
+"""Stopping: quickly with many peers, leaving nothing behind; the command stops on signals;
+a client gone mid-negotiation or frozen is cleaned up."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import time
 
 import pytest
 
+from avatar_streaming import PeerDisconnectedEvent
 from tests.conftest import MakeSystem, wait_until, ws_url
+from tests.feeds import feeding_frames
 from tests.integration.client import RtcClient
+from tests.signals import quadrants
 
 
 @pytest.mark.timeout(120)
@@ -87,3 +91,53 @@ async def test_a_client_gone_mid_negotiation_is_cleaned_up(make_system: MakeSyst
     frame = await asyncio.wait_for((await watcher.track("video")).recv(), 5)
     assert frame.width == 512, "the watcher kept its stream"
     await watcher.close()
+
+
+async def test_a_viewer_that_never_reads_is_dropped_and_slows_no_one(
+        make_system: MakeSystem) -> None:
+    system = await make_system({"pingInterval": 0.5})
+    joined: list[str] = []
+    gone: list[PeerDisconnectedEvent] = []
+    system.server.on("peer-connected", lambda peer: joined.append(peer.id))
+    system.server.on("peer-disconnected", gone.append)
+    pushed: list[float] = []
+    system.bridge.on("video-frame", lambda frame: pushed.append(time.monotonic()))
+    async with feeding_frames(system, quadrants()):
+        good = RtcClient(ws_url(system))
+        await good.connect()
+        frozen = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.integration.frozen_viewer", ws_url(system),
+            stdout=asyncio.subprocess.PIPE)
+        try:
+            assert frozen.stdout is not None
+            line = await asyncio.wait_for(frozen.stdout.readline(), 30)
+            assert line == b"ready\n", line
+            await wait_until(lambda: len(joined) == 2, timeout=10)
+            seen: list[float] = []
+
+            async def watch(track: object) -> None:
+                while True:
+                    await track.recv()  # type: ignore[attr-defined]
+                    seen.append(time.monotonic())
+
+            watching = asyncio.create_task(watch(await good.track("video")))
+            os.kill(frozen.pid, signal.SIGSTOP)
+            froze = time.monotonic()
+            await wait_until(lambda: bool(gone), timeout=10)
+            dropped_s = time.monotonic() - froze
+            await asyncio.sleep(1.0)
+            window = time.monotonic() - froze
+            watching.cancel()
+        finally:
+            os.kill(frozen.pid, signal.SIGKILL)
+            os.kill(frozen.pid, signal.SIGCONT)
+            await frozen.wait()
+        fps = len([t for t in seen if t >= froze + 0.5]) / (window - 0.5)  # past any backlog
+        pushes = len([t for t in pushed if t >= froze]) / window
+    print(f"\nfrozen viewer dropped after {dropped_s:.2f} s ({gone[0].reason}); the other at "
+          f"{fps:.1f} fps; pushes at {pushes:.1f} per second")
+    assert [(g.peer_id, g.reason) for g in gone] == [(joined[1], "timeout")]
+    assert system.get_status()["peerCount"] == 1
+    assert fps >= 25, f"expected the other viewer to stream on at ~30 fps, got {fps:.1f}"
+    assert pushes >= 25, f"expected the renderer to push on at ~30 fps, got {pushes:.1f}"
+    await good.close()
