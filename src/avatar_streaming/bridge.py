@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 class VideoSink(Protocol):
     def publish(self, picture: Picture) -> None: ...
 
+    def drop_held(self) -> int: ...
+
 
 class Playout(Protocol):
     queue: AudioQueue
 
-    def interrupt(self) -> PlaybackInterruptedEvent: ...
+    def interrupt(self, dropped_frames: int = 0) -> PlaybackInterruptedEvent: ...
 
 
 class MediaBridge(EventEmitter):
@@ -63,6 +65,7 @@ class MediaBridge(EventEmitter):
         if self.metrics.is_streaming:
             log.info("bridge stopped: pushes are ignored")
         self.metrics.is_streaming = False
+        self._video.drop_held()
 
     async def push_video_frame(self, frame: VideoFrame) -> None:
         """Send a rendered frame to every peer. No-op unless started.
@@ -94,14 +97,16 @@ class MediaBridge(EventEmitter):
         self.emit("audio-chunk", chunk)
 
     async def interrupt(self) -> PlaybackInterruptedEvent:
-        """Barge-in: drop all queued speech; silence from the next 20 ms frame.
+        """Barge-in: drop all queued speech and the frames pushed ahead for it; silence
+        from the next 20 ms frame.
 
-        Emits "playback-interrupted" with the milliseconds dropped.
+        Emits "playback-interrupted" with the milliseconds (and frames) dropped.
         """
         self._resampler = Resampler(TRACK_RATE, 1)  # nor the few ms it holds back
         self._decoder.reset()
-        event = self._audio.interrupt()
-        log.info("interrupted: %.0f ms of queued speech dropped", event.dropped_ms)
+        event = self._audio.interrupt(dropped_frames=self._video.drop_held())
+        log.info("interrupted: %.0f ms of queued speech and %d frames dropped",
+                 event.dropped_ms, event.dropped_frames)
         return event
 
     def handle_incoming_audio(self, chunk: AudioChunk) -> None:

@@ -48,9 +48,9 @@ class StreamingSystem:
                               f"{', '.join(SUPPORTED_VIDEO_CODECS)} (supported by this build), "
                               f"got {webrtc.video_codec!r}")
         self.config = config
-        self.video = VideoSource(media.video_width, media.video_height)
-        self.video_stream = Broadcast("video", VIDEO_CLOCK_RATE)
         self.sync = AvSync()
+        self.video = VideoSource(media.video_width, media.video_height, self.sync)
+        self.video_stream = Broadcast("video", VIDEO_CLOCK_RATE)
         self.video_encoder = VideoEncoder(webrtc.video_codec, self.video, self.video_stream,
                                           fps=media.video_fps,
                                           bitrate_bps=media.video_bitrate_bps, sync=self.sync)

@@ -100,3 +100,5 @@ class PlaybackInterruptedEvent:
     """Capture time (Unix ms) up to which speech had played; None if none had."""
     at: float
     """When it was interrupted (Unix ms)."""
+    dropped_frames: int = 0
+    """How many video frames pushed ahead of the dropped speech were dropped with it."""

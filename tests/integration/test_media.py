@@ -140,3 +140,52 @@ async def test_opus_and_mp3_chunks_play_with_their_pitch(make_system: MakeSystem
     assert abs(opus_pitch - 440) < 5, f"expected the Opus tone at 440 Hz, got {opus_pitch:.0f}"
     assert abs(mp3_pitch - 660) < 5, f"expected the MP3 tone at 660 Hz, got {mp3_pitch:.0f}"
     await client.close()
+
+
+def solid_rgba(rgb: tuple[int, int, int]) -> np.ndarray:
+    img = np.zeros((512, 512, 4), np.uint8)
+    img[..., :3] = rgb
+    img[..., 3] = 255
+    return img
+
+
+async def first_frame_with_centre(track: object, rgb: tuple[int, int, int],
+                                  within_s: float) -> float | None:
+    """When (monotonic) the first frame whose centre is ``rgb`` arrived; None if none came."""
+    deadline = time.monotonic() + within_s
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = await asyncio.wait_for(track.recv(), left)  # type: ignore[attr-defined]
+        except TimeoutError:
+            return None
+        centre = frame.to_ndarray(format="rgb24")[256, 256]
+        if colours_match([tuple(int(c) for c in centre)], (rgb,)):
+            return time.monotonic()
+    return None
+
+
+async def test_a_frame_pushed_ahead_of_its_speech_waits_for_it_and_barge_in_drops_it(
+        make_system: MakeSystem) -> None:
+    system = await make_system()
+    client = RtcClient(ws_url(system))
+    await client.connect()
+    video = await client.track("video")
+    speech = tone(300.0, 2.0, 48000)
+    now = time.time() * 1000
+    await system.bridge.push_audio_chunk(AudioChunk(speech.tobytes(), 48000, 1, now))
+    pushed = time.monotonic()
+    await system.bridge.push_video_frame(VideoFrame(solid_rgba((0, 200, 0)), 512, 512,
+                                                    now + 1000))
+    shown = await first_frame_with_centre(video, (0, 200, 0), within_s=3)
+    assert shown is not None, "the frame is shown once its audio plays"
+    assert 0.9 <= shown - pushed <= 1.5, f"expected ~1 s of waiting, got {shown - pushed:.2f} s"
+
+    events = []
+    system.bridge.on("playback-interrupted", events.append)
+    await system.bridge.push_video_frame(VideoFrame(solid_rgba((200, 0, 0)), 512, 512,
+                                                    time.time() * 1000 + 500))
+    await system.bridge.interrupt()
+    assert events[0].dropped_frames == 1 and events[0].dropped_ms > 500
+    assert await first_frame_with_centre(video, (200, 0, 0), within_s=1.5) is None, \
+        "a frame waiting for speech that was interrupted is never shown"
+    await client.close()

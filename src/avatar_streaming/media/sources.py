@@ -1,8 +1,9 @@
 """The two clocks of the outgoing media: the latest video frame, and audio played in real time.
 
 ``VideoSource`` holds the latest pushed frame and wakes whoever waits for a
-newer one. ``AudioPlayout`` plays the audio queue in real time, one 20 ms
-frame per tick (silence when the queue is dry), and hands each frame on.
+newer one; a frame pushed ahead of its audio waits until that audio plays.
+``AudioPlayout`` plays the audio queue in real time, one 20 ms frame per tick
+(silence when the queue is dry), and hands each frame on.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -23,15 +25,75 @@ from .video import Picture, solid_picture
 log = logging.getLogger(__name__)
 
 
-class VideoSource:
-    """The latest pushed picture."""
+MAX_HOLD_MS = 5_000.0
+"""A frame due further ahead than this is shown at once (its stamp is taken as wrong)."""
+MAX_HELD_FRAMES = 150
+"""At most this many frames wait (5 s at 30 fps; 58 MiB of yuv420p at 512x512)."""
+MIN_HOLD_MS = 1000 / 30
+"""A frame due sooner than this goes at once; its RTP time tells the browser the rest."""
+HALF_FRAME_MS = 1000 / 60
 
-    def __init__(self, width: int, height: int) -> None:
+
+class VideoSource:
+    """The latest picture to show, and the pictures pushed ahead of their audio."""
+
+    def __init__(self, width: int, height: int, sync: AvSync | None = None) -> None:
         self._latest = solid_picture(width, height)
         self._seq = 0
         self._next: asyncio.Future[None] | None = None
+        self.sync = sync or AvSync()
+        self._held: deque[tuple[float, Picture]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
 
     def publish(self, picture: Picture) -> None:
+        """Show ``picture`` now, or hold it until the audio of its capture time plays."""
+        if picture.timestamp_ms is None:
+            self._show(picture)
+            return
+        self.sync.note_frame(picture.timestamp_ms)
+        due_ms = self.sync.frame_due_ms(picture.timestamp_ms)
+        ahead_ms = due_ms - self.sync.wall_clock()
+        if ahead_ms <= MIN_HOLD_MS or ahead_ms > MAX_HOLD_MS:
+            self._show(picture)
+            return
+        if picture.yuv() is None:  # converted now: the ring slot it sits in is reused
+            return
+        self._held.append((due_ms, picture))
+        if len(self._held) > MAX_HELD_FRAMES:
+            self._show(self._held.popleft()[1])
+        if self._timer is None:
+            self._arm(ahead_ms)
+
+    def drop_held(self) -> int:
+        """Drop the frames waiting for their audio (barge-in); return how many."""
+        dropped = len(self._held)
+        self._held.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        return dropped
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def _arm(self, delay_ms: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(0.0, delay_ms) / 1000, self._release)
+
+    def _release(self) -> None:
+        """Show the held frames now due (the latest of them), and wait for the next."""
+        self._timer = None
+        now = self.sync.wall_clock()
+        due = None
+        while self._held and self._held[0][0] <= now + HALF_FRAME_MS:
+            due = self._held.popleft()[1]
+        if due is not None:
+            self._show(due)
+        if self._held:
+            self._arm(self._held[0][0] - now)
+
+    def _show(self, picture: Picture) -> None:
         """Make ``picture`` the latest; wake whoever waits for a new one."""
         self._latest = picture
         self._seq += 1
@@ -131,11 +193,15 @@ class AudioPlayout:
             return False
         return now + half_frame_ms < head + self.sync.render_lag_ms()
 
-    def interrupt(self) -> PlaybackInterruptedEvent:
-        """Drop everything queued; the next frame played is silence."""
+    def interrupt(self, dropped_frames: int = 0) -> PlaybackInterruptedEvent:
+        """Drop everything queued; the next frame played is silence.
+
+        ``dropped_frames``: how many video frames waiting for that audio were dropped.
+        """
         dropped = self.queue.clear()
         event = PlaybackInterruptedEvent(dropped_ms=dropped * 1000 / TRACK_RATE,
-                                         timestamp=self._played_until_ms, at=self.wall_clock())
+                                         timestamp=self._played_until_ms, at=self.wall_clock(),
+                                         dropped_frames=dropped_frames)
         if self.playing:
             self.playing = False
         self._on_event("playback-interrupted", event)

@@ -12,6 +12,11 @@ runs ahead of the speech or behind it.
 The delay moves when an utterance with another offset starts; the video clock
 follows it at a bounded rate, so video timestamps never run backwards.
 
+A renderer that runs ahead of the speech (it renders from the synthesizer's
+audio, which plays later from the queue) pushes frames before their audio
+plays: VideoSource holds them until then, and an interrupt drops them with
+the speech they belong to.
+
 A renderer that runs behind the speech sends the frame of capture time T later
 than the audio of T would play. A browser's own A/V synchronisation closes such
 a gap only slowly (Chromium moves its audio delay some 15 ms every few seconds),
@@ -61,10 +66,21 @@ class AvSync:
         now = self.wall_clock()
         if abs(now - capture_ms) > MAX_CLOCK_SKEW_MS:
             capture_ms = now
-        self._note_render_lag(now - capture_ms, now)
         step = self.audio_delay_ms - self._applied_ms
         self._applied_ms += max(-self._slew_ms, min(self._slew_ms, step))
         return capture_ms + self._applied_ms
+
+    def note_frame(self, capture_ms: float) -> None:
+        """A frame captured at ``capture_ms`` is pushed now: how far behind is the renderer?"""
+        now = self.wall_clock()
+        if abs(now - capture_ms) <= MAX_CLOCK_SKEW_MS:
+            self._note_render_lag(now - capture_ms, now)
+
+    def frame_due_ms(self, capture_ms: float) -> float:
+        """When the audio of ``capture_ms`` plays, at the current audio delay (wall, Unix ms)."""
+        if abs(self.wall_clock() - capture_ms) > MAX_CLOCK_SKEW_MS:
+            return self.wall_clock()
+        return capture_ms + self.audio_delay_ms
 
     def render_lag_ms(self) -> float:
         """How far (smoothed) the latest frames went out behind their capture time."""

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+
+import av
 import numpy as np
 import pytest
 
 from avatar_streaming.media.audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
-from avatar_streaming.media.sources import AudioPlayout
+from avatar_streaming.media.sources import AudioPlayout, VideoSource
+from avatar_streaming.media.video import Picture
 from avatar_streaming.types import PlaybackEvent, PlaybackInterruptedEvent
 
 
@@ -71,7 +75,7 @@ def test_interrupt_drops_everything_and_the_next_frame_is_silence() -> None:
 def test_speech_waits_for_a_renderer_behind_it_once_per_utterance() -> None:
     out, played = playout()
     for _ in range(40):  # frames of capture time T go out at T + 100 ms
-        out.sync.video_time_ms(played.wall_ms - 100)
+        out.sync.note_frame(played.wall_ms - 100)
     out.queue.push(np.ones(TRACK_RATE // 5, np.int16), timestamp_ms=played.wall_ms)  # 200 ms
     started_at = None
     for _ in range(14):
@@ -79,8 +83,40 @@ def test_speech_waits_for_a_renderer_behind_it_once_per_utterance() -> None:
         if started_at is None and played.frames[-1][0].any():
             started_at = played.wall_ms
         played.wall_ms += 20
-        out.sync.video_time_ms(played.wall_ms - 100)
+        out.sync.note_frame(played.wall_ms - 100)
     assert started_at == 5000.0 + 100, "held until the frames of its time go out"
     loud = [bool(f.any()) for f, _ in played.frames]
     assert loud == [False] * 5 + [True] * 9, "then it plays without a gap"
     assert played.events[0] == ("playback-started", PlaybackEvent(timestamp=5000.0, at=5100.0))
+
+
+def picture(stamp_ms: float) -> Picture:
+    frame = av.VideoFrame(16, 16, "yuv420p")
+    return Picture(lambda: frame, stamp_ms)
+
+
+async def test_a_frame_pushed_ahead_of_its_audio_waits_until_that_audio_plays() -> None:
+    source = VideoSource(16, 16)
+    now = source.sync.wall_clock()
+    seq, shown = source.latest
+    ahead = picture(now + 150)
+    source.publish(ahead)
+    assert source.latest == (seq, shown) and source.held == 1, "held, not shown"
+    await source.wait_newer(seq, 1.0)
+    late_ms = source.sync.wall_clock() - (now + 150)
+    assert source.latest[1] is ahead and source.held == 0
+    assert -20 < late_ms < 60, f"shown when due, got {late_ms:.0f} ms after"
+    on_time = picture(source.sync.wall_clock())
+    source.publish(on_time)
+    assert source.latest[1] is on_time, "a frame due now goes at once"
+
+
+async def test_drop_held_drops_the_frames_waiting_and_they_never_show() -> None:
+    source = VideoSource(16, 16)
+    now = source.sync.wall_clock()
+    for i in range(5):
+        source.publish(picture(now + 100 + i * 33))
+    seq, _ = source.latest
+    assert source.drop_held() == 5
+    await asyncio.sleep(0.35)
+    assert source.latest[0] == seq, "nothing shown after the drop"

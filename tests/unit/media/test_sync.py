@@ -37,10 +37,10 @@ def test_render_lag_is_how_far_behind_frames_go_out_capped_and_forgotten() -> No
     sync = AvSync(wall_clock=lambda: now[0])
     assert sync.render_lag_ms() == 0.0, "no frames: nothing to wait for"
     for _ in range(60):  # a renderer 100 ms behind, 30 fps
-        sync.video_time_ms(now[0] - 100)
+        sync.note_frame(now[0] - 100)
         now[0] += 33
     assert sync.render_lag_ms() == pytest.approx(100.0)
-    sync.video_time_ms(now[0] - 5_000)
+    sync.note_frame(now[0] - 5_000)
     assert sync.render_lag_ms() < 200, "one late frame moves the lag a little, capped at 1 s"
     now[0] += 1_500
     assert sync.render_lag_ms() == 0.0, "a renderer that stopped is not waited for"
