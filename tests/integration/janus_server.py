@@ -8,6 +8,8 @@ inside a network namespace of the test's own.
 from __future__ import annotations
 
 import ctypes
+import os
+import shutil
 import signal
 import subprocess
 import time
@@ -24,6 +26,18 @@ _PLUGINS_OFF = ("audiobridge", "duktape", "echotest", "lua", "nosip", "recordpla
                 "streaming", "textroom", "videocall", "voicemail")
 _TRANSPORTS_OFF = ("mqtt", "nanomsg", "pfunix", "rabbitmq", "websockets")
 _EVENTS_OFF = ("gelfevh", "mqttevh", "nanomsgevh", "rabbitmqevh", "sampleevh", "wsevh")
+
+
+def why_no_namespace() -> str | None:
+    """Why a network namespace of our own cannot be made here (a skip reason), or None."""
+    if os.geteuid() != 0:
+        return "needs root for a network namespace of its own (unshare -n)"
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "needs unshare (util-linux) and ip (iproute2)"
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return f"unshare -n is not permitted here: {probe.stderr.decode().strip()}"
+    return None
 
 
 def setup_network() -> None:
@@ -46,8 +60,13 @@ def _off(prefix: str, names: tuple[str, ...]) -> str:
     return ",".join(f"libjanus_{prefix}{n}.so" for n in names)
 
 
-def write_config(folder: Path) -> Path:
-    """janus.jcfg, the HTTP transport and the VideoRoom plugin; everything else off."""
+def write_config(folder: Path, allow_origin: str | None = None) -> Path:
+    """janus.jcfg, the HTTP transport and the VideoRoom plugin; everything else off.
+
+    ``allow_origin``: the one web origin whose pages may use the HTTP API (what Janus
+    answers in Access-Control-Allow-Origin); None leaves Janus's default, ``*``. Not
+    ``enforce_cors``: that refuses every request without an Origin, our relay's too.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "janus.jcfg").write_text(f"""
 general: {{
@@ -84,7 +103,11 @@ general: {{
     https = false
 }}
 admin: {{ admin_http = false }}
-""")
+""" + ("" if allow_origin is None else f"""
+cors: {{
+    allow_origin = "{allow_origin}"
+}}
+"""))
     (folder / "janus.plugin.videoroom.jcfg").write_text("general: {}\n")
     return folder
 

@@ -9,7 +9,6 @@ starts Janus and stops it by PID, and prints what it measured as JSON.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,27 +17,17 @@ from typing import Any
 
 import pytest
 
+from tests.integration import janus_server
+
 ROOT = Path(__file__).resolve().parents[2]
 FPS = 30
-
-
-def _can_unshare() -> str | None:
-    """Why we cannot make a network namespace here, or None."""
-    if os.geteuid() != 0:
-        return "needs root for a network namespace of its own (unshare -n)"
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare (util-linux) and ip (iproute2)"
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        return f"unshare -n is not permitted here: {probe.stderr.decode().strip()}"
-    return None
 
 
 @pytest.fixture(scope="module")
 def scenario() -> dict[str, Any]:
     if shutil.which("janus") is None:
         pytest.skip("Janus is not installed (apt-get install janus; scripts/test does it)")
-    reason = _can_unshare()
+    reason = janus_server.why_no_namespace()
     if reason is not None:
         pytest.skip(reason)
     process = subprocess.Popen(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
+
 from avatar_streaming import (
     AnswerEvent,
     IceCandidateEvent,
@@ -255,3 +257,23 @@ async def test_an_oversized_message_closes_that_connection_only(make_system: Mak
     await wait_until(lambda: bool(bystander.errors))
     await big.close()
     await bystander.close()
+
+
+async def test_sfu_route_tells_the_page_which_janus_room_to_watch(
+        make_system: MakeSystem) -> None:
+    direct = await make_system()
+    relaying = await make_system({"authToken": "t0ken", "sfu": {
+        "type": "janus", "url": "http://127.0.0.1:9/janus", "room": 77, "pin": "1111",
+        "display": "host"}})
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{direct.server.port}/sfu") as response:
+            assert response.status == 200 and await response.json() is None
+        url = f"http://127.0.0.1:{relaying.server.port}/sfu"
+        async with http.get(url) as refused:
+            assert refused.status == 401
+        async with http.get(url + "?token=t0ken") as response:
+            assert response.status == 200
+            assert response.headers["Cache-Control"] == "no-store"
+            info = await response.json()
+    assert info == {"type": "janus", "url": "http://127.0.0.1:9/janus", "room": 77,
+                    "display": "host", "pinned": True, "iceServers": []}

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import WebRTCConfig
 from ..errors import ProtocolError
 
 # --- client -> server -------------------------------------------------------
@@ -88,6 +89,24 @@ class Error:
 ServerMessage = Config | Ping | Answer | ServerIceCandidate | Error
 
 MAX_SDP_CHARS = 60_000
+
+
+# --- GET /sfu: where the page watches when the system relays through Janus ----
+
+
+def sfu_info(config: WebRTCConfig) -> dict[str, Any] | None:
+    """What the page needs to watch through the SFU, or None when there is none.
+
+    The Janus URL, the room, the display name our publisher goes by and the ICE
+    servers (the ones the ``config`` message gives too). Never the room's secret or
+    pin, nor Janus's token or API secret: a user who needs the pin adds ``?pin=``.
+    """
+    sfu = config.sfu
+    if sfu is None:
+        return None
+    return {"type": "janus", "url": sfu.url, "room": sfu.room, "display": sfu.display,
+            "pinned": sfu.pin is not None,
+            "iceServers": [s.to_json() for s in config.ice_servers]}
 
 
 def serialize(message: ServerMessage) -> str:

@@ -1,4 +1,5 @@
-"""The aiohttp server: the WebSocket at "/", the client page, health and status.
+"""The aiohttp server: the WebSocket at "/", the client page, health and status, and
+"/sfu", which tells the page where to watch when we relay through Janus.
 
 Events: "peer-connected" (Peer), "peer-disconnected" (PeerDisconnectedEvent),
 "offer", "answer", "ice-candidate" (observed signaling), "incoming-audio"
@@ -65,6 +66,7 @@ class SignalingServer(EventEmitter):
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/status", self._status_json)
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/sfu", self._sfu_json)
         app.router.add_static("/static", str(STATIC))
         WhepApi(self).add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -159,6 +161,14 @@ class SignalingServer(EventEmitter):
             return refused
         status = self._status() if self._status else {"peerCount": self.peer_count}
         return web.json_response(status)
+
+    async def _sfu_json(self, request: web.Request) -> web.Response:
+        """The Janus room the page should watch through, or null (connect here directly)."""
+        refused = self.refuse(request)
+        if refused is not None:
+            return refused
+        return web.json_response(protocol.sfu_info(self.config),
+                                 headers={"Cache-Control": "no-store"})
 
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=None)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from avatar_streaming import ProtocolError
+from avatar_streaming.config import IceServer, JanusConfig, WebRTCConfig
 from avatar_streaming.signaling.protocol import (
     Answer,
     ClientIceCandidate,
@@ -16,6 +17,7 @@ from avatar_streaming.signaling.protocol import (
     ServerIceCandidate,
     parse_client_message,
     serialize,
+    sfu_info,
 )
 
 
@@ -72,3 +74,19 @@ def test_bad_messages_raise_protocol_errors_that_say_what_was_expected(
 def test_huge_sdp_is_refused() -> None:
     with pytest.raises(ProtocolError, match="characters"):
         parse_client_message(json.dumps({"type": "offer", "data": {"sdp": "v" * 100_000}}))
+
+
+def test_sfu_info_tells_the_page_where_to_watch_and_no_secret() -> None:
+    assert sfu_info(WebRTCConfig()) is None
+    janus = JanusConfig("http://janus.example:8088/janus", 1234, secret="admin-secret",
+                        pin="room-pin", token="janus-token", api_secret="api-secret",
+                        display="host")
+    turn = IceServer(("turn:turn.example:3478",), "user", "pass")
+    info = sfu_info(WebRTCConfig(sfu=janus, ice_servers=(turn,)))
+    assert info == {"type": "janus", "url": "http://janus.example:8088/janus", "room": 1234,
+                    "display": "host", "pinned": True,
+                    "iceServers": [{"urls": ["turn:turn.example:3478"], "username": "user",
+                                    "credential": "pass"}]}
+    text = json.dumps(info)
+    for secret in ("admin-secret", "room-pin", "janus-token", "api-secret"):
+        assert secret not in text

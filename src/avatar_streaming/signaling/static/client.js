@@ -10,10 +10,22 @@
  * `s === session` before touching shared state, so late events from a
  * torn-down session can't disturb the current one.
  *
+ * Janus mode: when the server relays through a Janus VideoRoom (GET /sfu says where),
+ * or with ?janus=, the page watches the avatar through Janus instead and publishes its
+ * microphone into the room (janus.js). Same states, same window.avatarClient: `pc` is
+ * then the PeerConnection that receives the avatar from Janus, and `peerId` the id the
+ * server hears this page's microphone under ("janus-<publisher id>").
+ *
  * Page options (query string):
- *   ?ws=ws://host:port/   signaling URL (default: same origin)
+ *   ?ws=ws://host:port/   signaling URL (default: same origin; given, GET /sfu is not asked)
  *   ?processing=1         turn on browser echo cancellation / noise suppression / AGC
  *   ?autoconnect=0        don't connect on load
+ *   ?janus=URL&room=N     watch through this Janus (HTTP API URL) and VideoRoom room
+ *   ?janus=0              connect to the server directly even when it relays through Janus
+ *   ?feed=NAME            Janus mode: the avatar's display name in the room (default: /sfu's)
+ *   ?name=NAME            Janus mode: this page's display name in the room (default "browser")
+ *   ?pin=PIN              Janus mode: the room's pin, if it has one
+ *   ?janusToken=TOKEN     Janus mode: a Janus token (token_auth)
  *
  * Test hook: window.avatarClient (see the `client` object below).
  */
@@ -44,6 +56,43 @@
     processing: isOn(params.get('processing')),
     autoconnect: !isOff(params.get('autoconnect')),
   });
+
+  /** ?janus=URL&room=N: Janus mode without asking the server; null otherwise. */
+  function janusFromQuery() {
+    const url = params.get('janus');
+    if (!url || isOff(url)) return null;
+    return { url, room: Number(params.get('room')), watch: params.get('feed') || 'avatar' };
+  }
+
+  /** The Janus room to watch through (with the page's own options), or null: direct. */
+  async function resolveJanus() {
+    if (isOff(params.get('janus'))) return null;
+    let janus = janusFromQuery();
+    if (!janus && !params.get('ws') && options.wsUrl) janus = await askServer();
+    if (!janus) return null;
+    return {
+      iceServers: [],
+      ...janus,
+      watch: params.get('feed') || janus.watch,
+      name: params.get('name') || 'browser',
+      pin: params.get('pin'),
+      token: params.get('janusToken'),
+    };
+  }
+
+  /** GET /sfu on the page's server: {url, room, display, iceServers} when it relays. */
+  async function askServer() {
+    try {
+      const url = withToken(new URL('/sfu', location.href).toString(), params.get('token'));
+      const response = await fetch(url, { cache: 'no-store' });
+      const sfu = response.ok ? await response.json() : null;
+      if (!sfu || sfu.type !== 'janus') return null;
+      return { url: sfu.url, room: sfu.room, watch: sfu.display, pinned: Boolean(sfu.pinned),
+               iceServers: sfu.iceServers || [] };
+    } catch (err) {
+      return null; // a server without /sfu (or none reachable): the WebSocket will say
+    }
+  }
 
   const FILE_URL_HELP =
     'This page was opened from a file, so it does not know where the server is. ' +
@@ -129,6 +178,9 @@
     stats: emptyStats(),
     connectCount: 0,
     options,
+    mode: null, // 'direct' (our WebSocket) or 'janus', once known
+    janus: null, // Janus mode: {url, room, watch, name, ...}
+    viewer: null, // Janus mode: the AvatarJanus.RoomViewer of the current session
     connect,
     disconnect,
     setMuted,
@@ -142,16 +194,20 @@
   let reconnectAttempts = 0; // failed attempts since the last successful connection
   let reconnectTimer = null;
   let nextSessionId = 1;
+  let modeKnown = null; // a promise, settled once client.mode is known
 
   function connect() {
-    if (!options.wsUrl) {
+    if (client.mode === 'direct' && !options.wsUrl) {
       reportError(FILE_URL_HELP);
       return;
     }
     wanted = true;
     reconnectAttempts = 0;
     clearReconnectTimer();
-    if (!session) openSession();
+    if (!session) {
+      if (client.mode) openSession();
+      else modeKnown.then(() => wanted && !session && openSession());
+    }
     renderControls();
   }
 
@@ -164,9 +220,35 @@
     renderControls();
   }
 
+  /** A session's state; see the header for its life. */
+  function newSession(fields) {
+    return {
+      id: nextSessionId++,
+      ws: null,
+      viewer: null, // Janus mode
+      pc: null,
+      localStream: null,
+      remoteStream: null,
+      wsOpened: false,
+      remoteDescriptionSet: false,
+      pendingRemoteCandidates: [], // server candidates that came before the answer
+      offerSent: false,
+      pendingLocalCandidates: [], // our candidates gathered before the offer went out
+      gatheringDone: false,
+      everConnected: false,
+      statsTimer: null,
+      prevSample: null,
+      ...fields,
+    };
+  }
+
   function openSession() {
     setState(STATES.CONNECTING);
     setNotice('');
+    if (client.mode === 'janus') {
+      openJanusSession();
+      return;
+    }
 
     let ws;
     try {
@@ -180,22 +262,7 @@
       return;
     }
 
-    const s = {
-      id: nextSessionId++,
-      ws,
-      pc: null,
-      localStream: null,
-      remoteStream: null,
-      wsOpened: false,
-      remoteDescriptionSet: false,
-      pendingRemoteCandidates: [], // server candidates that came before the answer
-      offerSent: false,
-      pendingLocalCandidates: [], // our candidates gathered before the offer went out
-      gatheringDone: false,
-      everConnected: false,
-      statsTimer: null,
-      prevSample: null,
-    };
+    const s = newSession({ ws });
     session = s;
     client.ws = ws;
 
@@ -252,6 +319,12 @@
       s.pc.onconnectionstatechange = null;
       s.pc.close();
     }
+    if (s.viewer) {
+      s.viewer.onsubscriber = null;
+      s.viewer.onfeedgone = null;
+      s.viewer.onlost = null;
+      s.viewer.close(); // leaves the room: our microphone's publication ends with it
+    }
     if (s.ws) {
       s.ws.onopen = null;
       s.ws.onmessage = null;
@@ -269,6 +342,7 @@
     hidePlayOverlay();
 
     client.ws = null;
+    client.viewer = null;
     client.pc = null;
     client.remoteStream = null;
     client.localStream = null;
@@ -276,6 +350,70 @@
     client.stats = emptyStats();
     renderPeerId();
     renderStats();
+  }
+
+  // ---- Janus mode (janus.js) ---------------------------------------------
+
+  function openJanusSession() {
+    const viewer = new window.AvatarJanus.RoomViewer(client.janus);
+    const s = newSession({ viewer, remoteStream: new MediaStream() });
+    session = s;
+    client.viewer = viewer;
+    client.remoteStream = s.remoteStream;
+    viewer.onlost = (reason) => linkLost(s, `Janus: ${reason}`);
+    viewer.onsubscriber = (pc) => watchThrough(s, pc);
+    viewer.onfeedgone = () => avatarLeft(s);
+    viewer.join().then(() => joined(s), (err) => {
+      if (s !== session) return;
+      const hint = client.janus.pinned && !client.janus.pin ? ' (the room has a pin: add ?pin= to the address)' : '';
+      reportError(`Could not join Janus room ${client.janus.room}: ${err.message || err}${hint}`);
+      linkLost(s, 'cannot join the Janus room');
+    });
+    s.statsTimer = setInterval(() => collectStats(s), STATS_INTERVAL_MS);
+  }
+
+  async function joined(s) {
+    if (s !== session) return;
+    client.peerId = s.viewer.userId;
+    renderPeerId();
+    if (!s.pc) setNotice(`Waiting for "${client.janus.watch}" to publish in room ${client.janus.room}…`);
+    const mic = await acquireMic();
+    if (s !== session) {
+      stopStream(mic);
+      return;
+    }
+    if (!mic) return; // watch only
+    s.localStream = mic;
+    client.localStream = mic;
+    mic.getAudioTracks()[0].enabled = !client.muted;
+    startMicMeter(mic);
+    try {
+      await s.viewer.publish(mic);
+    } catch (err) {
+      if (s === session) reportError(`Could not publish the microphone into the room: ${err.message || err}`);
+    }
+  }
+
+  /** The avatar's PeerConnection from Janus: the one the page shows, as in direct mode. */
+  function watchThrough(s, pc) {
+    if (s !== session) return;
+    s.pc = pc;
+    s.everConnected = false;
+    client.pc = pc;
+    setState(STATES.NEGOTIATING);
+    setNotice('');
+    pc.ontrack = (ev) => onRemoteTrack(s, ev);
+    pc.onconnectionstatechange = () => onPeerState(s);
+  }
+
+  function avatarLeft(s) {
+    if (s !== session) return;
+    s.pc = null;
+    client.pc = null;
+    for (const track of s.remoteStream.getTracks()) s.remoteStream.removeTrack(track);
+    el.video.srcObject = null;
+    setState(STATES.CONNECTING);
+    setNotice(`"${client.janus.watch}" left room ${client.janus.room}; waiting for it to come back…`);
   }
 
   // ---- Signaling ---------------------------------------------------------
@@ -634,35 +772,37 @@
 
   async function collectStats(s) {
     if (s !== session || !s.pc) return;
-    let report;
+    const micPc = s.viewer ? s.viewer.micPc : null; // Janus mode: the mic has a pc of its own
+    let reports;
     try {
-      report = await s.pc.getStats();
+      reports = await Promise.all([s.pc.getStats(), ...(micPc ? [micPc.getStats()] : [])]);
     } catch (err) {
       return; // pc closed between the tick and the call
     }
     if (s !== session) return;
-    const sample = summarizeReport(report);
+    const sample = summarizeReport(reports);
     client.stats = computeFigures(sample, s.prevSample);
     s.prevSample = sample;
     renderStats();
   }
 
-  /** Picks the raw counters we need out of an RTCStatsReport. */
-  function summarizeReport(report) {
+  /** Picks the raw counters we need out of RTCStatsReports (the receiving pc's first). */
+  function summarizeReport(reports) {
     let video = null;
     let audio = null;
     let micOut = null;
     let transport = null;
     const pairs = new Map();
 
-    report.forEach((st) => {
+    reports.forEach((report, i) => report.forEach((st) => {
       const kind = st.kind || st.mediaType; // mediaType: older browsers
       if (st.type === 'inbound-rtp' && kind === 'video') video = st;
       else if (st.type === 'inbound-rtp' && kind === 'audio') audio = st;
       else if (st.type === 'outbound-rtp' && kind === 'audio') micOut = st;
+      else if (i > 0) return; // round trip: the receiving pc's
       else if (st.type === 'transport') transport = st;
       else if (st.type === 'candidate-pair') pairs.set(st.id, st);
-    });
+    }));
 
     let pair = transport && transport.selectedCandidatePairId
       ? pairs.get(transport.selectedCandidatePairId)
@@ -851,6 +991,13 @@
   renderControls();
   el.serverUrl.textContent = options.wsUrl || 'none (add ?ws=)';
 
-  if (!options.wsUrl) reportError(FILE_URL_HELP);
-  else if (options.autoconnect) connect();
+  modeKnown = resolveJanus().then((janus) => {
+    client.janus = janus;
+    client.mode = janus ? 'janus' : 'direct';
+    if (janus) el.serverUrl.textContent = `Janus ${janus.url}, room ${janus.room}`;
+  });
+  modeKnown.then(() => {
+    if (client.mode === 'direct' && !options.wsUrl) reportError(FILE_URL_HELP);
+    else if (options.autoconnect) connect();
+  });
 })();
