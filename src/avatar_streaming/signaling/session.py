@@ -70,6 +70,10 @@ class Session:
                         "expected JSON text messages, got a binary frame"))
                 elif message.type == WSMsgType.ERROR:
                     break
+                # one message per turn of the loop: messages already buffered are read
+                # without suspending, so a client's burst would otherwise hold the loop
+                # until it ends, and the encoder and the other peers with it
+                await asyncio.sleep(0)
         finally:
             pinger.cancel()
             await asyncio.gather(pinger, return_exceptions=True)
