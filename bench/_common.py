@@ -1,10 +1,14 @@
-"""Pieces the benchmarks share: what is pushed, and how CPU time is read."""
+"""Pieces the benchmarks share: what is pushed, how CPU time is read, the server in a process."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,3 +62,57 @@ async def feed(system: StreamingSystem, seconds: float | None = None) -> None:
             audio_pushed += 0.1
         n += 1
         await asyncio.sleep(max(0.0, start + n / FPS - time.monotonic()))
+
+
+class ServerProcess:
+    """bench/serve.py (ours, ``--control``) in a process of its own, asked for censuses.
+
+    The server's figures (tasks, threads, descriptors, RSS) are then its own, not
+    mixed with those of the clients the bench runs in this process.
+    """
+
+    def __init__(self, webrtc: dict[str, object] | None = None) -> None:
+        self._webrtc = webrtc or {}
+        self._process: asyncio.subprocess.Process | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> ServerProcess:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "serve.py", "--kind", "ours", "--control",
+            "--webrtc", json.dumps(self._webrtc), cwd=Path(__file__).parent,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        ready = (await self._read_line(60)).split()
+        if not ready or ready[0] != "ready":
+            await self.__aexit__()
+            raise RuntimeError(f"serve.py: expected 'ready PORT', got {ready}")
+        self.port = int(ready[1])
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    async def _read_line(self, timeout: float) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        return (await asyncio.wait_for(self._process.stdout.readline(), timeout)).decode()
+
+    async def ask(self, command: str, timeout: float = 60) -> dict[str, Any]:
+        """One command of serve.py's Control ("census", "counters", "trace-start", ...)."""
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(f"{command}\n".encode())
+        await self._process.stdin.drain()
+        body: dict[str, Any] = json.loads(await self._read_line(timeout))
+        return body
+
+    async def __aexit__(self, *_exc: object) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

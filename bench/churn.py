@@ -1,42 +1,39 @@
-"""Churn soak: connect, negotiate, disconnect, many times; nothing may pile up.
+"""Churn soak: connect, negotiate, disconnect, many times; nothing may pile up in the server.
 
-One system runs in this process; clients (real aiortc peers over the real
-WebSocket, ICE, DTLS and SRTP on 127.0.0.1) connect, receive a frame and go,
-a few at a time, for ``--cycles`` cycles (bounded in time by ``--max-seconds``).
-Before and after, it counts asyncio tasks, threads, open file descriptors and
-RSS. Prints one JSON line.
+The server (bench/serve.py, streaming the talking face) runs in a process of its
+own; this process runs the clients: real aiortc peers over the real WebSocket,
+ICE, DTLS and SRTP on 127.0.0.1 that connect, receive a frame and go, a few at a
+time. The server counts its own asyncio tasks, threads, open descriptors and
+sockets, RSS and live aiortc/our objects (a census, asked over its stdin):
 
-    .venv/bin/python bench/churn.py [--cycles 1000] [--parallel 4]
+- ``start``: before any client;
+- ``baseline``: after ``--warmup`` cycles (first-use allocations: codecs, SSL
+  contexts, caches, the allocator's arenas are not leaks);
+- ``after``: after ``--cycles`` more, and a pause for the last peers to close.
+
+``rss_growth_pct`` compares ``after`` with ``baseline``. Bounded by ``--max-seconds``.
+Prints one JSON line.
+
+    .venv/bin/python bench/churn.py [--cycles 1000] [--warmup 50] [--parallel 4]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
-import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import LOOPBACK_WEBRTC, TalkingFace, feed
-from avatar_streaming import create_streaming_system
+from _common import ServerProcess
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from tests.integration.client import RtcClient
 
-
-def census() -> dict[str, Any]:
-    gc.collect()
-    with open("/proc/self/statm") as f:
-        rss_pages = int(f.read().split()[1])
-    return {"tasks": len([t for t in asyncio.all_tasks() if not t.done()]),
-            "threads": threading.active_count(),
-            "fds": len(os.listdir("/proc/self/fd")),
-            "rss_mib": rss_pages * os.sysconf("SC_PAGE_SIZE") / 2**20}
+SETTLE_S = 3.0
+"""Pause before a census: the last peers' closing (and the server's 1 s grace) completes."""
 
 
 async def cycle(url: str) -> None:
@@ -48,41 +45,71 @@ async def cycle(url: str) -> None:
         await client.close()
 
 
-async def run(cycles: int, parallel: int, max_seconds: float) -> dict[str, Any]:
-    async with await create_streaming_system(
-            {"webrtc": {**LOOPBACK_WEBRTC, "signalingPort": 0}}) as system:
-        await system.start()
-        TalkingFace()  # draw once before counting
-        feeder = asyncio.create_task(feed(system))
-        url = f"ws://127.0.0.1:{system.server.port}/"
-        for _ in range(5):  # warm-up: first-use allocations are not leaks
-            await cycle(url)
-        await asyncio.sleep(1)
-        before, started, done, failed = census(), time.monotonic(), 0, 0
-        while done + failed < cycles and time.monotonic() - started < max_seconds:
-            batch = min(parallel, cycles - done - failed)
-            results = await asyncio.gather(*(cycle(url) for _ in range(batch)),
-                                           return_exceptions=True)
-            failed += sum(isinstance(r, BaseException) for r in results)
-            done += sum(not isinstance(r, BaseException) for r in results)
-        elapsed = time.monotonic() - started
-        await asyncio.sleep(2)  # let closing peers finish
-        after = census()
-        peers_after = system.get_status()["peerCount"]
-        feeder.cancel()
-        await asyncio.gather(feeder, return_exceptions=True)
-    return {"bench": "churn", "cycles": done, "failed": failed, "seconds": elapsed,
-            "before": before, "after": after, "peer_count_after": peers_after,
-            "rss_growth_pct": 100 * (after["rss_mib"] / before["rss_mib"] - 1)}
+async def cycles(url: str, count: int, parallel: int, deadline: float) -> tuple[int, list[str]]:
+    """Run ``count`` cycles, ``parallel`` at a time; (done, failures) by ``deadline``."""
+    done, failures = 0, list[str]()
+    while done + len(failures) < count and time.monotonic() < deadline:
+        batch = min(parallel, count - done - len(failures))
+        results = await asyncio.gather(*(cycle(url) for _ in range(batch)),
+                                       return_exceptions=True)
+        failures += [repr(r)[:200] for r in results if isinstance(r, BaseException)]
+        done += sum(not isinstance(r, BaseException) for r in results)
+    return done, failures
+
+
+def brief(census: dict[str, Any]) -> dict[str, Any]:
+    return {k: census[k] for k in ("tasks", "threads", "fds", "sockets", "rss_mib",
+                                   "gc_objects", "objects", "errors_logged")} | {
+        "peer_count": census["status"]["peerCount"]}
+
+
+async def run(count: int, warmup: int, parallel: int, max_seconds: float,
+              trace: bool) -> dict[str, Any]:
+    started = time.monotonic()
+    deadline = started + max_seconds
+    async with ServerProcess() as server:
+        url = f"ws://127.0.0.1:{server.port}/"
+        await asyncio.sleep(SETTLE_S)
+        start = await server.ask("census")
+        warm_done, warm_failures = await cycles(url, warmup, parallel, deadline)
+        await asyncio.sleep(SETTLE_S)
+        baseline = await server.ask("census")
+        if trace:
+            await server.ask("trace-start")
+        measured = time.monotonic()
+        done, failures = await cycles(url, count, parallel, deadline)
+        elapsed = time.monotonic() - measured
+        await asyncio.sleep(SETTLE_S)
+        after = await server.ask("census")
+        top = (await server.ask("trace-top", 300))["top"] if trace else None
+    return {
+        "bench": "churn", "cycles": done, "failed": len(failures), "failures": failures[:5],
+        "warmup_cycles": warm_done, "warmup_failed": len(warm_failures),
+        "parallel": parallel, "seconds": round(elapsed, 1),
+        "cycles_per_s": round(done / elapsed, 2) if elapsed else None,
+        "server": {"start": brief(start), "baseline": brief(baseline), "after": brief(after)},
+        "rss_growth_pct": round(100 * (after["rss_mib"] / baseline["rss_mib"] - 1), 2),
+        "rss_growth_pct_from_start": round(100 * (after["rss_mib"] / start["rss_mib"] - 1), 2),
+        "baseline_note": f"baseline taken after {warm_done} warm-up cycles: first-use "
+                         "allocations (codecs, SSL, caches, allocator arenas) are not leaks",
+        "last_errors": after["last_errors"],
+        **({"tracemalloc_top": top} if trace else {}),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cycles", type=int, default=1000)
+    parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=900)
+    parser.add_argument("--trace", action="store_true",
+                        help="tracemalloc in the server from the baseline on; report the top "
+                             "growth (slows the server down)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.cycles, args.parallel, args.max_seconds))))
+    print(json.dumps(asyncio.run(run(args.cycles, args.warmup, args.parallel,
+                                     args.max_seconds, args.trace))))
 
 
 if __name__ == "__main__":

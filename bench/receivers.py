@@ -3,7 +3,8 @@
 Each is a real aiortc peer (signaling over the WebSocket, ICE, DTLS, SRTP on
 127.0.0.1) that counts the RTP it receives instead of decoding it, so one
 process on one core can watch a hundred streams. Controlled over stdin:
-"start" opens the measuring window, "stop" closes it and prints one JSON line.
+"start" opens the measuring window, "stop" closes it and prints one JSON line;
+the viewers then stay connected until stdin's next line or its end.
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ async def main() -> None:
                    for a, b in zip(after, before, strict=True)]
              for key in ("video-frames", "video-packets", "audio-packets")}
     print(json.dumps({"connected": connected, "seconds": elapsed, **rates}), flush=True)
+    await stdin.readline()  # "close", or the end of stdin
     await asyncio.gather(*(v.close() for v in viewers), return_exceptions=True)
     await session.close()
 
