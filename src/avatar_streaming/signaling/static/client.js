@@ -1,5 +1,6 @@
 /*
- * Browser client for the avatar streaming server.
+ * Browser client for the avatar streaming server: the page's connection state machine,
+ * its sessions, and window.avatarClient.
  *
  * One "session" = one WebSocket to the signaling server plus the
  * RTCPeerConnection negotiated over it. A session is never reused: when either
@@ -16,29 +17,30 @@
  * then the PeerConnection that receives the avatar from Janus, and `peerId` the id the
  * server hears this page's microphone under ("janus-<publisher id>").
  *
- * Page options (query string):
- *   ?ws=ws://host:port/   signaling URL (default: same origin; given, GET /sfu is not asked)
- *   ?processing=1         turn on browser echo cancellation / noise suppression / AGC
- *   ?autoconnect=0        don't connect on load
- *   ?janus=URL&room=N     watch through this Janus (HTTP API URL) and VideoRoom room
- *   ?janus=0              connect to the server directly even when it relays through Janus
- *   ?feed=NAME            Janus mode: the avatar's display name in the room (default: /sfu's)
- *   ?name=NAME            Janus mode: this page's display name in the room (default "browser")
- *   ?pin=PIN              Janus mode: the room's pin, if it has one
- *   ?janusToken=TOKEN     Janus mode: a Janus token (token_auth)
+ * The other pieces, loaded before this file by index.html (each one namespace on window):
+ *   options.js    AvatarOptions    the query-string options; direct or Janus mode
+ *   janus.js      AvatarJanus      Janus mode: the VideoRoom over Janus's HTTP API
+ *   signaling.js  AvatarSignaling  direct mode: signaling messages, offer/answer/ICE
+ *   mic.js        AvatarMic        microphone permission, level meter
+ *   playback.js   AvatarPlayback   the remote stream on the <video>, autoplay overlay
+ *   stats.js      AvatarStats      getStats() figures and the #stats panel
  *
  * Test hook: window.avatarClient (see the `client` object below).
  */
 (() => {
   'use strict';
 
+  const { options, resolveJanus, FILE_URL_HELP } = window.AvatarOptions;
+  const Signaling = window.AvatarSignaling;
+  const Mic = window.AvatarMic;
+  const Playback = window.AvatarPlayback;
+  const Stats = window.AvatarStats;
+
   // ---- Tunables ----------------------------------------------------------
 
   const RECONNECT_BASE_MS = 500; // first retry; doubles each failed attempt
   const RECONNECT_MAX_MS = 5000;
   const STATS_INTERVAL_MS = 1000;
-  // An unanswered permission prompt must not keep the avatar from starting.
-  const MIC_TIMEOUT_MS = 15000;
 
   const STATES = Object.freeze({
     CONNECTING: 'connecting', // WebSocket opening, or media path re-establishing
@@ -46,81 +48,6 @@
     CONNECTED: 'connected', // RTCPeerConnection connected
     DISCONNECTED: 'disconnected',
   });
-
-  // ---- Options -----------------------------------------------------------
-
-  const params = new URLSearchParams(location.search);
-
-  const options = Object.freeze({
-    wsUrl: withToken(resolveWsUrl(params.get('ws')), params.get('token')),
-    processing: isOn(params.get('processing')),
-    autoconnect: !isOff(params.get('autoconnect')),
-  });
-
-  /** ?janus=URL&room=N: Janus mode without asking the server; null otherwise. */
-  function janusFromQuery() {
-    const url = params.get('janus');
-    if (!url || isOff(url)) return null;
-    return { url, room: Number(params.get('room')), watch: params.get('feed') || 'avatar' };
-  }
-
-  /** The Janus room to watch through (with the page's own options), or null: direct. */
-  async function resolveJanus() {
-    if (isOff(params.get('janus'))) return null;
-    let janus = janusFromQuery();
-    if (!janus && !params.get('ws') && options.wsUrl) janus = await askServer();
-    if (!janus) return null;
-    return {
-      iceServers: [],
-      ...janus,
-      watch: params.get('feed') || janus.watch,
-      name: params.get('name') || 'browser',
-      pin: params.get('pin'),
-      token: params.get('janusToken'),
-    };
-  }
-
-  /** GET /sfu on the page's server: {url, room, display, iceServers} when it relays. */
-  async function askServer() {
-    try {
-      const url = withToken(new URL('/sfu', location.href).toString(), params.get('token'));
-      const response = await fetch(url, { cache: 'no-store' });
-      const sfu = response.ok ? await response.json() : null;
-      if (!sfu || sfu.type !== 'janus') return null;
-      return { url: sfu.url, room: sfu.room, watch: sfu.display, pinned: Boolean(sfu.pinned),
-               iceServers: sfu.iceServers || [] };
-    } catch (err) {
-      return null; // a server without /sfu (or none reachable): the WebSocket will say
-    }
-  }
-
-  const FILE_URL_HELP =
-    'This page was opened from a file, so it does not know where the server is. ' +
-    'Add the signaling address to the URL, e.g. index.html?ws=ws://localhost:8081/';
-
-  function resolveWsUrl(explicit) {
-    if (explicit) return explicit;
-    if (location.protocol === 'http:' || location.protocol === 'https:') {
-      return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/';
-    }
-    return null; // file:// and friends: no server to guess
-  }
-
-  /** The server may require a token (authToken): the page passes on its own ?token=. */
-  function withToken(url, token) {
-    if (!url || !token) return url;
-    const u = new URL(url);
-    u.searchParams.set('token', token);
-    return u.toString();
-  }
-
-  function isOn(value) {
-    return value !== null && ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
-  }
-
-  function isOff(value) {
-    return value !== null && ['0', 'false', 'no', 'off'].includes(value.toLowerCase());
-  }
 
   // ---- DOM ---------------------------------------------------------------
 
@@ -145,25 +72,13 @@
     serverUrl: byId('server-url'),
   };
 
-  // ---- Public state (window.avatarClient) ---------------------------------
+  const meter = new Mic.Meter(el.meterFill);
+  const player = new Playback.Player({
+    video: el.video, stage: el.stage, overlay: el.playOverlay, onGesture: () => meter.resume(),
+  });
+  const statsPanel = new Stats.Panel(el.stats);
 
-  function emptyStats() {
-    return {
-      fps: null,
-      width: null,
-      height: null,
-      bitrateKbps: null,
-      rttMs: null,
-      jitterBufferMs: null,
-      audioPacketsReceived: null,
-      audioEnergy: null, // inbound audio totalAudioEnergy (cumulative; > 0 once sound arrived)
-      audioLevel: null, // inbound audio level, 0..1
-      framesDecoded: null,
-      framesDropped: null,
-      videoPacketsLost: null,
-      micPacketsSent: null, // outbound audio packets (our microphone)
-    };
-  }
+  // ---- Public state (window.avatarClient) ---------------------------------
 
   const client = {
     state: STATES.DISCONNECTED,
@@ -175,7 +90,7 @@
     muted: false,
     lastError: null,
     errors: [],
-    stats: emptyStats(),
+    stats: Stats.empty(),
     connectCount: 0,
     options,
     mode: null, // 'direct' (our WebSocket) or 'janus', once known
@@ -269,11 +184,11 @@
     ws.onopen = () => {
       s.wsOpened = true;
     };
-    ws.onmessage = (ev) => onSignal(s, ev.data);
+    ws.onmessage = (ev) => Signaling.onMessage(page, s, ev.data);
     // 'error' is always followed by 'close', but either one ends the session.
     ws.onerror = () =>
       linkLost(s, s.wsOpened ? 'signaling connection error' : 'cannot reach the signaling server');
-    ws.onclose = (ev) => linkLost(s, describeClose(ev));
+    ws.onclose = (ev) => linkLost(s, Signaling.describeClose(ev));
   }
 
   /** Either link of session `s` broke: tear it down and maybe schedule a retry. */
@@ -311,7 +226,7 @@
     if (!s) return;
 
     clearInterval(s.statsTimer);
-    stopMicMeter();
+    meter.stop();
 
     if (s.pc) {
       s.pc.ontrack = null;
@@ -334,12 +249,10 @@
         s.ws.close(1000, 'client closing');
       }
     }
-    stopStream(s.localStream); // the mic is re-acquired by the next session
-    stopStream(s.remoteStream);
+    Mic.stopStream(s.localStream); // the mic is re-acquired by the next session
+    Mic.stopStream(s.remoteStream);
 
-    el.video.srcObject = null;
-    el.stage.classList.remove('has-video');
-    hidePlayOverlay();
+    player.clear();
 
     client.ws = null;
     client.viewer = null;
@@ -347,7 +260,7 @@
     client.remoteStream = null;
     client.localStream = null;
     client.peerId = null;
-    client.stats = emptyStats();
+    client.stats = Stats.empty();
     renderPeerId();
     renderStats();
   }
@@ -369,7 +282,7 @@
       reportError(`Could not join Janus room ${client.janus.room}: ${err.message || err}${hint}`);
       linkLost(s, 'cannot join the Janus room');
     });
-    s.statsTimer = setInterval(() => collectStats(s), STATS_INTERVAL_MS);
+    startStats(s);
   }
 
   async function joined(s) {
@@ -377,16 +290,16 @@
     client.peerId = s.viewer.userId;
     renderPeerId();
     if (!s.pc) setNotice(`Waiting for "${client.janus.watch}" to publish in room ${client.janus.room}…`);
-    const mic = await acquireMic();
+    const mic = await Mic.acquire(options.processing, setMicNote);
     if (s !== session) {
-      stopStream(mic);
+      Mic.stopStream(mic);
       return;
     }
     if (!mic) return; // watch only
     s.localStream = mic;
     client.localStream = mic;
     mic.getAudioTracks()[0].enabled = !client.muted;
-    startMicMeter(mic);
+    meter.start(mic);
     try {
       await s.viewer.publish(mic);
     } catch (err) {
@@ -411,105 +324,24 @@
     s.pc = null;
     client.pc = null;
     for (const track of s.remoteStream.getTracks()) s.remoteStream.removeTrack(track);
-    el.video.srcObject = null;
+    player.detach();
     setState(STATES.CONNECTING);
     setNotice(`"${client.janus.watch}" left room ${client.janus.room}; waiting for it to come back…`);
   }
 
-  // ---- Signaling ---------------------------------------------------------
+  // ---- Direct mode (signaling.js) ----------------------------------------
 
-  function send(s, message) {
-    if (s.ws && s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(message));
-  }
-
-  function onSignal(s, raw) {
-    if (s !== session) return;
-    let msg;
-    try {
-      msg = JSON.parse(raw);
-    } catch (err) {
-      console.warn('[avatar] non-JSON signaling message ignored', raw);
-      return;
-    }
-    if (!msg || typeof msg !== 'object') return;
-
-    switch (msg.type) {
-      case 'ping':
-        send(s, { type: 'pong' });
-        break;
-      case 'config':
-        onConfig(s, msg);
-        break;
-      case 'answer':
-        onAnswer(s, msg);
-        break;
-      case 'ice-candidate':
-        onRemoteCandidate(s, msg.data);
-        break;
-      case 'error':
-        reportError(String(msg.error ?? 'unknown server error'));
-        break;
-      default:
-        console.debug('[avatar] ignoring signaling message', msg.type);
-    }
-  }
-
-  async function onConfig(s, msg) {
-    if (s.pc) {
-      console.warn('[avatar] duplicate config ignored');
-      return;
-    }
-    client.peerId = msg.peerId ?? null;
-    renderPeerId();
-    setState(STATES.NEGOTIATING);
-    try {
-      await startPeer(s, msg);
-    } catch (err) {
-      if (s !== session) return; // torn down meanwhile; the failure is expected
-      reportError(`Could not start the call: ${err.message || err}`);
-      linkLost(s, 'negotiation failed');
-    }
-  }
-
-  async function startPeer(s, config) {
-    const iceServers = Array.isArray(config.iceServers) ? config.iceServers : [];
-    const pc = new RTCPeerConnection({ iceServers });
-    s.pc = pc;
-    s.remoteStream = new MediaStream();
-    client.pc = pc;
-    client.remoteStream = s.remoteStream;
-
-    pc.ontrack = (ev) => onRemoteTrack(s, ev);
-    pc.onicecandidate = (ev) => onLocalCandidate(s, ev.candidate);
-    pc.onconnectionstatechange = () => onPeerState(s);
-
-    // Order matters to the server only in that both m-lines exist: video first, then audio.
-    // The audio transceiver is sendrecv from the start and gets the microphone track when
-    // (if) permission comes: the offer does not wait for the prompt, so the avatar starts
-    // at once, and no renegotiation is needed when the microphone arrives.
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    const audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
-    attachMic(s, audio.sender);
-
-    // Trickle ICE: the offer goes out at once, candidates follow as they are found.
-    const offer = await pc.createOffer();
-    if (s !== session) return;
-    await pc.setLocalDescription(offer);
-    if (s !== session) return;
-    send(s, { type: 'offer', data: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
-    s.offerSent = true;
-    for (const data of s.pendingLocalCandidates.splice(0)) {
-      send(s, { type: 'ice-candidate', data });
-    }
-
-    s.statsTimer = setInterval(() => collectStats(s), STATS_INTERVAL_MS);
-  }
+  // What signaling.js may use of this page; see its header.
+  const page = {
+    client, STATES, setState, reportError, renderPeerId, linkLost, onRemoteTrack, onPeerState,
+    attachMic, startStats, isCurrent: (s) => s === session,
+  };
 
   /** Ask for the microphone and, once granted, send it on ``sender``. */
   async function attachMic(s, sender) {
-    const mic = await acquireMic();
+    const mic = await Mic.acquire(options.processing, setMicNote);
     if (s !== session) {
-      stopStream(mic); // session ended while the permission prompt was open
+      Mic.stopStream(mic); // session ended while the permission prompt was open
       return;
     }
     if (!mic) return; // receive only: the sender stays without a track
@@ -519,62 +351,10 @@
     track.enabled = !client.muted;
     await sender.replaceTrack(track);
     if (sender.setStreams) sender.setStreams(mic);
-    startMicMeter(mic);
+    meter.start(mic);
   }
 
-  function onLocalCandidate(s, candidate) {
-    if (s !== session) return;
-    // Some browsers signal the end with an empty candidate string; null is the standard one.
-    if (candidate && !candidate.candidate) return;
-    if (!candidate) {
-      if (s.gatheringDone) return;
-      s.gatheringDone = true;
-    }
-    const data = candidate ? candidate.toJSON() : null; // {candidate, sdpMid, sdpMLineIndex, usernameFragment}
-    if (s.offerSent) send(s, { type: 'ice-candidate', data });
-    else s.pendingLocalCandidates.push(data);
-  }
-
-  async function onAnswer(s, msg) {
-    if (!s.pc) {
-      console.warn('[avatar] answer before offer ignored');
-      return;
-    }
-    if (msg.peerId) {
-      client.peerId = msg.peerId;
-      renderPeerId();
-    }
-    try {
-      await s.pc.setRemoteDescription(msg.data);
-    } catch (err) {
-      if (s !== session) return;
-      reportError(`Could not apply the server's answer: ${err.message || err}`);
-      linkLost(s, 'negotiation failed');
-      return;
-    }
-    if (s !== session) return;
-    s.remoteDescriptionSet = true;
-    for (const data of s.pendingRemoteCandidates.splice(0)) {
-      await addRemoteCandidate(s, data);
-    }
-  }
-
-  async function onRemoteCandidate(s, data) {
-    // End-of-candidates needs no action: the answer SDP already carries the server's candidates.
-    if (!data || !data.candidate) return;
-    if (!s.remoteDescriptionSet) s.pendingRemoteCandidates.push(data);
-    else await addRemoteCandidate(s, data);
-  }
-
-  async function addRemoteCandidate(s, data) {
-    if (s !== session) return;
-    try {
-      await s.pc.addIceCandidate(data);
-    } catch (err) {
-      // One unusable candidate (e.g. an address family we lack) is not fatal.
-      console.warn('[avatar] remote ICE candidate rejected', data, err);
-    }
-  }
+  // ---- Both modes: the avatar's PeerConnection ----------------------------
 
   function onPeerState(s) {
     if (s !== session) return;
@@ -602,110 +382,34 @@
     }
   }
 
-  function describeClose(ev) {
-    if (ev.code === 1006) return 'connection to the server lost';
-    const reason = ev.reason ? `: ${ev.reason}` : '';
-    return `server closed the connection (code ${ev.code}${reason})`;
-  }
-
-  // ---- Remote media ------------------------------------------------------
-
-  let soundBlocked = false; // autoplay policy refused sound; waiting for a click
-
   function onRemoteTrack(s, ev) {
     if (s !== session) return;
     const stream = s.remoteStream;
     if (!stream.getTrackById(ev.track.id)) stream.addTrack(ev.track);
-    if (el.video.srcObject !== stream) el.video.srcObject = stream;
-    startPlayback();
+    player.show(stream);
   }
 
-  function startPlayback() {
-    if (soundBlocked) return; // already playing muted, the overlay asks for the click
-    el.video.muted = false;
-    el.video.play().then(hidePlayOverlay, (err) => {
-      if (err.name === 'NotAllowedError') {
-        // Autoplay with sound refused: show the picture muted now, sound after a click.
-        soundBlocked = true;
-        el.video.muted = true;
-        el.video.play().catch(() => {});
-        el.playOverlay.hidden = false;
-      } else if (err.name !== 'AbortError') {
-        // AbortError just means srcObject changed under the pending play().
-        console.warn('[avatar] video.play() failed', err);
-      }
-    });
+  function startStats(s) {
+    s.statsTimer = setInterval(() => collectStats(s), STATS_INTERVAL_MS);
   }
 
-  function onPlayOverlayClick() {
-    el.video.muted = false;
-    resumeAudioContext();
-    el.video.play().then(hidePlayOverlay, (err) => {
-      console.warn('[avatar] play() after click failed', err);
-    });
-  }
-
-  function hidePlayOverlay() {
-    soundBlocked = false;
-    el.playOverlay.hidden = true;
-  }
-
-  // ---- Microphone --------------------------------------------------------
-
-  /** Resolves to a MediaStream with one audio track, or null (with a note shown). */
-  async function acquireMic() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      setMicNote('Microphone unavailable: browsers allow it only on https:// or http://localhost. Receiving only.');
-      return null;
-    }
-    // Processing is off by default: the server's speech recognizer wants the raw signal.
-    const processing = options.processing;
-    const constraints = {
-      audio: {
-        echoCancellation: processing,
-        noiseSuppression: processing,
-        autoGainControl: processing,
-      },
-    };
-
-    setMicNote('Waiting for microphone permission…');
-    const request = navigator.mediaDevices.getUserMedia(constraints);
-    let timer = null;
-    const timeout = new Promise((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), MIC_TIMEOUT_MS);
-    });
+  async function collectStats(s) {
+    if (s !== session || !s.pc) return;
+    const micPc = s.viewer ? s.viewer.micPc : null; // Janus mode: the mic has a pc of its own
+    let reports;
     try {
-      const result = await Promise.race([request, timeout]);
-      if (result === 'timeout') {
-        request.then(stopStream, () => {}); // a late grant must not leave the mic open
-        setMicNote('Microphone permission not answered in time; receiving only. Reconnect to try again.');
-        return null;
-      }
-      setMicNote('');
-      return result;
+      reports = await Stats.getReports(s.pc, micPc);
     } catch (err) {
-      setMicNote(`Microphone unavailable (${describeMicError(err)}); receiving only.`);
-      return null;
-    } finally {
-      clearTimeout(timer);
+      return; // pc closed between the tick and the call
     }
+    if (s !== session) return;
+    const sample = Stats.summarizeReport(reports);
+    client.stats = Stats.computeFigures(sample, s.prevSample);
+    s.prevSample = sample;
+    renderStats();
   }
 
-  function describeMicError(err) {
-    switch (err && err.name) {
-      case 'NotAllowedError':
-        return 'permission denied';
-      case 'NotFoundError':
-      case 'OverconstrainedError':
-        return 'no microphone found';
-      case 'NotReadableError':
-        return 'the device is busy or failed';
-      case 'SecurityError':
-        return 'blocked by the browser';
-      default:
-        return (err && (err.message || err.name)) || String(err);
-    }
-  }
+  // ---- Microphone (mic.js) -----------------------------------------------
 
   function setMuted(muted) {
     client.muted = Boolean(muted);
@@ -713,207 +417,6 @@
       for (const track of client.localStream.getAudioTracks()) track.enabled = !client.muted;
     }
     renderControls();
-  }
-
-  function stopStream(stream) {
-    if (stream) for (const track of stream.getTracks()) track.stop();
-  }
-
-  // ---- Mic level meter (AnalyserNode on the local stream) -----------------
-
-  const meter = { ctx: null, source: null, analyser: null, buffer: null, raf: 0 };
-
-  function startMicMeter(stream) {
-    const AudioCtx = window.AudioContext || window.webkitAudioContext;
-    if (!AudioCtx) return;
-    try {
-      // One context for the page's lifetime; browsers limit how many may exist.
-      if (!meter.ctx) meter.ctx = new AudioCtx();
-      meter.source = meter.ctx.createMediaStreamSource(stream);
-      meter.analyser = meter.ctx.createAnalyser();
-      meter.analyser.fftSize = 1024;
-      meter.buffer = new Float32Array(meter.analyser.fftSize);
-      meter.source.connect(meter.analyser); // not to the speakers: no local echo
-      resumeAudioContext();
-      meter.raf = requestAnimationFrame(drawMeter);
-    } catch (err) {
-      console.warn('[avatar] mic meter unavailable', err);
-    }
-  }
-
-  function stopMicMeter() {
-    cancelAnimationFrame(meter.raf);
-    meter.raf = 0;
-    if (meter.source) meter.source.disconnect();
-    meter.source = null;
-    meter.analyser = null;
-    el.meterFill.style.transform = 'scaleX(0)';
-  }
-
-  function drawMeter() {
-    if (!meter.analyser) return;
-    meter.analyser.getFloatTimeDomainData(meter.buffer);
-    let sum = 0;
-    for (const v of meter.buffer) sum += v * v;
-    const rms = Math.sqrt(sum / meter.buffer.length);
-    // Map -60..0 dBFS onto the bar; speech sits around -30..-10.
-    const db = 20 * Math.log10(rms || 1e-9);
-    const level = Math.min(1, Math.max(0, (db + 60) / 60));
-    el.meterFill.style.transform = `scaleX(${level.toFixed(3)})`;
-    meter.raf = requestAnimationFrame(drawMeter);
-  }
-
-  // Autoplay policy starts an AudioContext suspended until the user interacts.
-  function resumeAudioContext() {
-    if (meter.ctx && meter.ctx.state === 'suspended') meter.ctx.resume().catch(() => {});
-  }
-
-  // ---- Stats -------------------------------------------------------------
-
-  async function collectStats(s) {
-    if (s !== session || !s.pc) return;
-    const micPc = s.viewer ? s.viewer.micPc : null; // Janus mode: the mic has a pc of its own
-    let reports;
-    try {
-      reports = await Promise.all([s.pc.getStats(), ...(micPc ? [micPc.getStats()] : [])]);
-    } catch (err) {
-      return; // pc closed between the tick and the call
-    }
-    if (s !== session) return;
-    const sample = summarizeReport(reports);
-    client.stats = computeFigures(sample, s.prevSample);
-    s.prevSample = sample;
-    renderStats();
-  }
-
-  /** Picks the raw counters we need out of RTCStatsReports (the receiving pc's first). */
-  function summarizeReport(reports) {
-    let video = null;
-    let audio = null;
-    let micOut = null;
-    let transport = null;
-    const pairs = new Map();
-
-    reports.forEach((report, i) => report.forEach((st) => {
-      const kind = st.kind || st.mediaType; // mediaType: older browsers
-      if (st.type === 'inbound-rtp' && kind === 'video') video = st;
-      else if (st.type === 'inbound-rtp' && kind === 'audio') audio = st;
-      else if (st.type === 'outbound-rtp' && kind === 'audio') micOut = st;
-      else if (i > 0) return; // round trip: the receiving pc's
-      else if (st.type === 'transport') transport = st;
-      else if (st.type === 'candidate-pair') pairs.set(st.id, st);
-    }));
-
-    let pair = transport && transport.selectedCandidatePairId
-      ? pairs.get(transport.selectedCandidatePairId)
-      : null;
-    if (!pair) {
-      // Firefox marks the pair with `selected`; otherwise take the nominated working one.
-      for (const p of pairs.values()) {
-        if (p.selected || (p.nominated && p.state === 'succeeded')) {
-          pair = p;
-          break;
-        }
-      }
-    }
-
-    const v = video || {};
-    const a = audio || {};
-    return {
-      t: performance.now(),
-      framesPerSecond: v.framesPerSecond,
-      framesDecoded: v.framesDecoded,
-      framesDropped: v.framesDropped,
-      frameWidth: v.frameWidth,
-      frameHeight: v.frameHeight,
-      bytesReceived: v.bytesReceived,
-      videoPacketsLost: v.packetsLost,
-      jitterBufferDelay: v.jitterBufferDelay,
-      jitterBufferEmittedCount: v.jitterBufferEmittedCount,
-      rtt: pair ? pair.currentRoundTripTime : undefined,
-      audioPackets: a.packetsReceived,
-      audioEnergy: a.totalAudioEnergy,
-      audioLevel: a.audioLevel,
-      micPackets: micOut ? micOut.packetsSent : undefined,
-    };
-  }
-
-  /** Turns two consecutive samples into the figures shown on the page. */
-  function computeFigures(cur, prev) {
-    const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-    const orNull = (x) => (isNum(x) ? x : null);
-    const dt = prev ? (cur.t - prev.t) / 1000 : 0;
-    // Counter growth since the last sample; null when unknown or the counter was reset.
-    const delta = (key) =>
-      prev && isNum(cur[key]) && isNum(prev[key]) && cur[key] >= prev[key] ? cur[key] - prev[key] : null;
-
-    let fps = orNull(cur.framesPerSecond);
-    const dFrames = delta('framesDecoded');
-    if (fps === null && dt > 0 && dFrames !== null) fps = dFrames / dt;
-
-    const dBytes = delta('bytesReceived');
-    const bitrateKbps = dt > 0 && dBytes !== null ? (dBytes * 8) / dt / 1000 : null;
-
-    let jitterBufferMs = null;
-    const dDelay = delta('jitterBufferDelay');
-    const dCount = delta('jitterBufferEmittedCount');
-    if (dDelay !== null && dCount > 0) {
-      jitterBufferMs = (dDelay / dCount) * 1000;
-    } else if (!prev && cur.jitterBufferEmittedCount > 0) {
-      jitterBufferMs = (cur.jitterBufferDelay / cur.jitterBufferEmittedCount) * 1000; // lifetime average
-    }
-
-    const round = (x, digits) => (x === null ? null : Number(x.toFixed(digits)));
-    return {
-      fps: round(fps, 1),
-      width: orNull(cur.frameWidth),
-      height: orNull(cur.frameHeight),
-      bitrateKbps: round(bitrateKbps, 0),
-      rttMs: isNum(cur.rtt) ? round(cur.rtt * 1000, 1) : null,
-      jitterBufferMs: round(jitterBufferMs, 1),
-      audioPacketsReceived: orNull(cur.audioPackets),
-      audioEnergy: orNull(cur.audioEnergy),
-      audioLevel: orNull(cur.audioLevel),
-      framesDecoded: orNull(cur.framesDecoded),
-      framesDropped: orNull(cur.framesDropped),
-      videoPacketsLost: orNull(cur.videoPacketsLost),
-      micPacketsSent: orNull(cur.micPackets),
-    };
-  }
-
-  // What #stats shows: one cell per row; `value` formats client.stats (null = unknown).
-  const STAT_ROWS = [
-    { label: 'fps', value: (st) => st.fps },
-    { label: 'resolution', value: (st) => (st.width !== null && st.height !== null ? `${st.width}×${st.height}` : null) },
-    { label: 'video', value: (st) => (st.bitrateKbps !== null ? `${st.bitrateKbps} kbps` : null) },
-    { label: 'rtt', value: (st) => (st.rttMs !== null ? `${st.rttMs} ms` : null) },
-    { label: 'jitter buffer', value: (st) => (st.jitterBufferMs !== null ? `${st.jitterBufferMs} ms` : null) },
-    { label: 'audio in', value: (st) => (st.audioPacketsReceived !== null ? `${st.audioPacketsReceived} pkts` : null) },
-    { label: 'audio level', value: (st) => (st.audioLevel !== null ? st.audioLevel.toFixed(2) : null) },
-    { label: 'mic out', value: (st) => (st.micPacketsSent !== null ? `${st.micPacketsSent} pkts` : null) },
-  ];
-
-  const statCells = []; // <dd> per STAT_ROWS entry, built once
-
-  function buildStats() {
-    for (const row of STAT_ROWS) {
-      const cell = document.createElement('div');
-      cell.className = 'stat';
-      const dt = document.createElement('dt');
-      dt.textContent = row.label;
-      const dd = document.createElement('dd');
-      cell.append(dt, dd);
-      el.stats.append(cell);
-      statCells.push(dd);
-    }
-    renderStats();
-  }
-
-  function renderStats() {
-    STAT_ROWS.forEach((row, i) => {
-      const value = row.value(client.stats);
-      statCells[i].textContent = value === null || value === undefined ? '—' : String(value);
-    });
   }
 
   // ---- Rendering ---------------------------------------------------------
@@ -942,6 +445,10 @@
     el.micNote.textContent = text;
   }
 
+  function renderStats() {
+    statsPanel.render(client.stats);
+  }
+
   function renderPeerId() {
     el.peerId.textContent = client.peerId || '—';
   }
@@ -961,17 +468,12 @@
 
   el.connect.addEventListener('click', () => (wanted ? disconnect() : connect()));
   el.mute.addEventListener('click', () => setMuted(!client.muted));
-  el.playOverlay.addEventListener('click', onPlayOverlayClick);
   el.errorDismiss.addEventListener('click', () => {
     el.errorBox.hidden = true; // lastError/errors keep the record
   });
 
-  // The placeholder hides once frames actually render, not merely when a track exists.
-  el.video.addEventListener('playing', () => el.stage.classList.add('has-video'));
-  el.video.addEventListener('emptied', () => el.stage.classList.remove('has-video'));
-
   // Any click counts as the user gesture the meter's AudioContext may be waiting for.
-  document.addEventListener('pointerdown', resumeAudioContext);
+  document.addEventListener('pointerdown', () => meter.resume());
 
   // Leave cleanly (mic off, socket closed); come back if restored from the back/forward cache.
   let resumeOnShow = false;
@@ -985,7 +487,7 @@
 
   // ---- Start -------------------------------------------------------------
 
-  buildStats();
+  renderStats();
   setState(STATES.DISCONNECTED);
   renderPeerId();
   renderControls();
