@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -101,10 +102,10 @@ class Subscriber:
         return dict(out)
 
 
-async def run_subscribers(feed_id: int) -> None:
+async def run_subscribers(feed_id: int, url: str) -> None:
     """Commands on stdin: "add N", "start", "stop" (rates since "start"); EOF ends."""
     RTCRtpReceiver._handle_rtp_packet = _count  # type: ignore[method-assign]
-    session = JanusSession(janus_server.URL)
+    session = JanusSession(url)
     await session.open()
     subscribers: list[Subscriber] = []
     limit = asyncio.Semaphore(10)
@@ -250,9 +251,9 @@ def spread(values: list[float]) -> dict[str, float]:
             "max": round(float(np.max(values)), 2)}
 
 
-async def window(janus_pid: int, publisher: Child, subscribers: Child,
+async def window(janus_pids: dict[str, int], publisher: Child, subscribers: Child,
                  seconds: float) -> dict[str, Any]:
-    pids = {"janus": janus_pid, "ours": publisher.pid, "subscribers": subscribers.pid}
+    pids = {**janus_pids, "ours": publisher.pid, "subscribers": subscribers.pid}
     await subscribers.ask("start")
     cpu0 = {k: process_cpu_seconds(p) for k, p in pids.items()}
     host0, t0 = host_busy_cores(), time.monotonic()
@@ -260,10 +261,14 @@ async def window(janus_pid: int, publisher: Child, subscribers: Child,
     cpu1 = {k: process_cpu_seconds(p) for k, p in pids.items()}
     host1, t1 = host_busy_cores(), time.monotonic()
     got = await subscribers.ask("stop")
-    rss, threads = rss_mib_and_threads(janus_pid)
+    rss, threads = rss_mib_and_threads(janus_pids["janus"])
+    edge: dict[str, Any] = {}
+    if "edge" in janus_pids:
+        edge_rss, edge_threads = rss_mib_and_threads(janus_pids["edge"])
+        edge = {"edge_rss_mib": round(edge_rss, 1), "edge_threads": edge_threads}
     elapsed = t1 - t0
     fps = got["video-frames"]
-    return {
+    return {**edge,
         "cpu_pct_of_core": {k: round(100 * (cpu1[k] - cpu0[k]) / elapsed, 1) for k in pids},
         "host_busy_pct": round(100 * (host1[0] - host0[0]) / elapsed, 1),
         "host_of_pct": round(100 * (host1[1] - host0[1]) / elapsed),
@@ -281,7 +286,9 @@ def summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians over the windows of one step."""
     def median(get: Any) -> float:
         return round(statistics.median(get(w) for w in windows), 1)
-    return {"janus_cpu_pct": median(lambda w: w["cpu_pct_of_core"]["janus"]),
+    edge = {"edge_cpu_pct": median(lambda w: w["cpu_pct_of_core"]["edge"])
+            } if "edge" in windows[0]["cpu_pct_of_core"] else {}
+    return {"janus_cpu_pct": median(lambda w: w["cpu_pct_of_core"]["janus"]), **edge,
             "ours_cpu_pct": median(lambda w: w["cpu_pct_of_core"]["ours"]),
             "subscribers_cpu_pct": median(lambda w: w["cpu_pct_of_core"]["subscribers"]),
             "host_busy_pct": median(lambda w: w["host_busy_pct"]),
@@ -297,7 +304,8 @@ def slope(steps: list[dict[str, Any]], key: str) -> float | None:
     return round(float(np.polyfit(xs, [s["median"][key] for s in steps], 1)[0]), 4)
 
 
-async def sweep(args: argparse.Namespace, janus_pid: int, out: dict[str, Any]) -> None:
+async def sweep(args: argparse.Namespace, janus_pids: dict[str, int],
+                out: dict[str, Any]) -> None:
     pin = (os.cpu_count() or 1) >= 2 and not args.no_pin
     publisher = Child(["--role", "publisher"], {0} if pin else None)
     subscribers: Child | None = None
@@ -305,16 +313,20 @@ async def sweep(args: argparse.Namespace, janus_pid: int, out: dict[str, Any]) -
         await publisher.start()
         published = (await publisher.line(30)).split()
         assert published[0] == "published", published
-        out["feed_id"] = int(published[1])
-        subscribers = Child(["--role", "subscribers", "--feed", published[1]],
-                            {1} if pin else None)
+        out["feed_id"] = watched = int(published[1])
+        url = janus_server.URL
+        if args.cascade:
+            out["cascade"] = await cascade(watched)
+            watched, url = out["cascade"]["edge_feed_id"], EDGE_URL
+        subscribers = Child(["--role", "subscribers", "--feed", str(watched),
+                             "--janus-url", url], {1} if pin else None)
         await subscribers.start()
         have = 0
         for count in [0, *args.counts]:
             added = await subscribers.ask(f"add {count - have}", timeout_s=120)
             have = count
             await asyncio.sleep(args.warmup)
-            windows = [await window(janus_pid, publisher, subscribers, args.seconds)
+            windows = [await window(janus_pids, publisher, subscribers, args.seconds)
                        for _ in range(args.windows)]
             sfu = (await publisher.ask("status"))["sfu"]
             out["steps"].append({"subscribers": count, **added, "median": summary(windows),
@@ -324,6 +336,73 @@ async def sweep(args: argparse.Namespace, janus_pid: int, out: dict[str, Any]) -
         if subscribers is not None:
             await subscribers.stop()
         await publisher.stop()
+
+
+EDGE_ADDRESS = "10.77.0.2"
+EDGE_URL = f"http://{EDGE_ADDRESS}:8089/janus"
+
+
+def start_edge(folder: Path) -> janus_server.JanusProcess:
+    """A second Janus on EDGE_ADDRESS (same interface), its own HTTP and RTP ports."""
+    subprocess.run(["ip", "addr", "add", f"{EDGE_ADDRESS}/24", "dev", janus_server.INTERFACE],
+                   check=True)
+    janus_server.write_config(folder)
+    for name, old, new in (
+            ("janus.jcfg", f'interface = "{janus_server.ADDRESS}"',
+             f'interface = "{EDGE_ADDRESS}"'),
+            ("janus.jcfg", '"20000-40000"', '"40001-60000"'),
+            ("janus.transport.http.jcfg", f'ip = "{janus_server.ADDRESS}"',
+             f'ip = "{EDGE_ADDRESS}"'),
+            ("janus.transport.http.jcfg", f"port = {janus_server.HTTP_PORT}", "port = 8089")):
+        config = folder / name
+        config.write_text(config.read_text().replace(old, new))
+    edge = janus_server.JanusProcess(folder)
+    edge.start()  # it waits for the first Janus's URL; wait for this one's too
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with urllib.request.urlopen(f"{EDGE_URL}/info", timeout=1):
+                return edge
+        except OSError:
+            if time.monotonic() > deadline:
+                edge.stop()
+                raise
+            time.sleep(0.1)
+
+
+async def cascade(feed_id: int) -> dict[str, Any]:
+    """Make our feed on the first Janus a remote publisher in the same room on the edge.
+
+    The edge's ``add_remote_publisher`` gives the address and ports to send to; the
+    origin's ``publish_remotely`` starts plain RTP forwarding there. Returns the id
+    viewers subscribe to on the edge.
+    """
+    origin, edge = JanusSession(janus_server.URL), JanusSession(EDGE_URL)
+    await origin.open()
+    await edge.open()
+    try:
+        probe = await origin.attach(PLUGIN)  # a participant that publishes nothing
+        joined = await probe.send({"request": "join", "ptype": "publisher", "room": ROOM,
+                                   "display": "cascade-probe"})
+        ours = next(p for p in joined.data["publishers"] if int(p["id"]) == feed_id)
+        streams = [{k: s[k] for k in ("type", "mindex", "mid", "codec") if k in s}
+                   for s in ours["streams"]]
+        await probe.detach()
+        handle = await edge.attach(PLUGIN)
+        await handle.send({"request": "create", "room": ROOM, "permanent": False,
+                           "publishers": 10, "videocodec": "vp8", "audiocodec": "opus"})
+        remote = await handle.send({"request": "add_remote_publisher", "room": ROOM,
+                                    "display": "avatar (remote)", "iface": EDGE_ADDRESS,
+                                    "streams": streams})
+        handle = await origin.attach(PLUGIN)
+        await handle.send({"request": "publish_remotely", "room": ROOM, "publisher_id": feed_id,
+                           "remote_id": "edge-1", "host": remote.data["ip"],
+                           "port": remote.data["port"], "rtcp_port": remote.data["rtcp_port"]})
+        return {"edge_feed_id": int(remote.data["id"]), "streams": streams,
+                "edge_ports": [remote.data["port"], remote.data["rtcp_port"]]}
+    finally:  # the rooms, the remote publisher and the forward outlive these sessions
+        await origin.destroy()
+        await edge.destroy()
 
 
 def janus_config(folder: Path, event_loops: int) -> Path:
@@ -355,20 +434,29 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         os.sched_setaffinity(0, {0})  # Janus, started from here, inherits core 0
     with tempfile.TemporaryDirectory(prefix="janus-fanout-") as temp:
         janus = janus_server.JanusProcess(janus_config(Path(temp), args.event_loops))
+        edge: janus_server.JanusProcess | None = None
         try:
             janus.start()
             assert janus.process is not None
+            pids = {"janus": janus.process.pid}
+            if args.cascade:
+                edge = start_edge(Path(temp) / "edge")
+                assert edge.process is not None
+                pids["edge"] = edge.process.pid
             with contextlib.suppress(TimeoutError):  # the steps done so far still report
-                asyncio.run(asyncio.wait_for(sweep(args, janus.process.pid, out),
-                                             args.max_seconds))
+                asyncio.run(asyncio.wait_for(sweep(args, pids, out), args.max_seconds))
             if len(out["steps"]) < len(args.counts) + 1:
                 out["error"] = f"stopped after {args.max_seconds} s (--max-seconds)"
         finally:
+            if edge is not None:
+                edge.stop()
             janus.stop()
             out["janus_log"] = janus_log_summary(Path(temp))
             if args.janus_log is not None:
                 shutil.copy(Path(temp) / "janus-1.log", args.janus_log)
     steps = out["steps"]
+    if args.cascade:
+        out["per_subscriber_at_the_edge"] = {"edge_cpu_pct": slope(steps, "edge_cpu_pct")}
     out["per_subscriber"] = {
         "janus_cpu_pct": slope(steps, "janus_cpu_pct"),
         "janus_rss_mib": slope(steps, "janus_rss_mib"),
@@ -393,12 +481,16 @@ def main() -> None:
     parser.add_argument("--role", choices=["bench", "publisher", "subscribers"],
                         default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--feed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--janus-url", default=janus_server.URL, help=argparse.SUPPRESS)
+    parser.add_argument("--cascade", action="store_true",
+                        help="subscribers watch through a second (edge) Janus that the first "
+                        "feeds with a VideoRoom remote publisher")
     args = parser.parse_args()
     if args.role == "publisher":
         asyncio.run(run_publisher())
         return
     if args.role == "subscribers":
-        asyncio.run(run_subscribers(args.feed))
+        asyncio.run(run_subscribers(args.feed, args.janus_url))
         return
     if os.geteuid() != 0:
         sys.exit("janus_fanout: needs root, for a network namespace (Janus refuses loopback)")
