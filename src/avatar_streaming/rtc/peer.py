@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiortc import (
-    RTCConfiguration,
     RTCIceCandidate,
-    RTCIceServer,
-    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpSender,
-    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.exceptions import InternalError, InvalidStateError, OperationError
@@ -31,15 +27,12 @@ from ..config import WebRTCConfig
 from ..errors import NegotiationError
 from ..events import EventEmitter
 from ..signaling.protocol import ClientIceCandidate
+from .connection import MIME_TYPES, add_shared_sender, configured_codec, new_peer_connection
 from .ice import allows_remote, filter_offer_candidates, gathering_on
-from .rtp_out import ParkedTrack, RtpOut
+from .rtp_out import RtpOut
 from .state import PeerEvent, PeerState, next_state
 
 log = logging.getLogger(__name__)
-
-_MIME = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264",
-         "opus": "audio/opus", "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
-
 
 @dataclass(frozen=True)
 class PeerMedia:
@@ -103,11 +96,7 @@ class Peer(EventEmitter):
     async def _answer(self, offer_sdp: str) -> str:
         kinds = _offered_kinds(offer_sdp)
         self._check_codecs(offer_sdp)
-        pc = self._pc = RTCPeerConnection(RTCConfiguration(
-            iceServers=[RTCIceServer(urls=list(s.urls), username=s.username,
-                                     credential=s.credential)
-                        for s in self._config.ice_servers],
-            iceTransportPolicy=RTCIceTransportPolicy(self._config.ice_transport_policy)))
+        pc = self._pc = new_peer_connection(self._config)
         pc.on("connectionstatechange", self._on_connection_state)
         pc.on("track", self._on_track)
         if "video" in kinds:
@@ -126,24 +115,19 @@ class Peer(EventEmitter):
         return str(pc.localDescription.sdp)
 
     def _add_sender(self, pc: RTCPeerConnection, kind: str, direction: str) -> None:
-        track = ParkedTrack(kind)
-        transceiver: RTCRtpTransceiver = pc.addTransceiver(track, direction=direction)
-        codec = self._config.video_codec if kind == "video" else self._config.audio_codec
-        transceiver.setCodecPreferences([
-            c for c in RTCRtpSender.getCapabilities(kind).codecs
-            if c.mimeType.lower() in (_MIME[codec].lower(), f"{kind}/rtx")
-        ])
+        track, output = add_shared_sender(pc, kind, direction, self._config,
+                                          self._media.attach_sender)
         self._tracks.append(track)
-        self._outputs.append(self._media.attach_sender(kind, transceiver.sender))
+        self._outputs.append(output)
 
     def _check_codecs(self, offer_sdp: str) -> None:
         """An offer without our configured codec gets an error naming it, not a fallback."""
         for media in SessionDescription.parse(offer_sdp).media:
             if media.kind not in ("audio", "video") or media.direction == "inactive":
                 continue
-            codec = self._config.video_codec if media.kind == "video" else self._config.audio_codec
+            codec = configured_codec(self._config, media.kind)
             offered = {c.mimeType.lower() for c in media.rtp.codecs}
-            if _MIME[codec].lower() not in offered:
+            if MIME_TYPES[codec].lower() not in offered:
                 raise NegotiationError(
                     f"offer: expected the {media.kind} codec {codec} (as configured), "
                     f"got only {', '.join(sorted(offered)) or 'none'}"

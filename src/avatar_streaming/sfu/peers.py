@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiortc import (
-    RTCConfiguration,
-    RTCIceServer,
-    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -28,6 +25,7 @@ from aiortc.sdp import SessionDescription
 
 from ..config import JanusConfig, WebRTCConfig
 from ..errors import SfuError
+from ..rtc.connection import add_shared_sender, configured_codec, new_peer_connection
 from ..rtc.ice import filter_offer_candidates, gathering_on
 from ..rtc.peer import RemoteAudioReader
 from ..rtc.rtp_out import ParkedTrack, RtpOut
@@ -35,10 +33,6 @@ from . import videoroom
 from .janus import JanusHandle, JanusSession
 
 log = logging.getLogger(__name__)
-
-_MIME = {"VP8": "video/vp8", "VP9": "video/vp9", "H264": "video/h264",
-         "opus": "audio/opus", "pcmu": "audio/pcmu", "pcma": "audio/pcma"}
-
 
 @dataclass(frozen=True)
 class RelayMedia:
@@ -48,13 +42,6 @@ class RelayMedia:
     """Serve this sender the shared stream of its kind ("video" or "audio")."""
     on_remote_audio: Callable[[str, MediaStreamTrack], RemoteAudioReader]
     """Read this user's audio track (the user id is ``janus-<feed id>``)."""
-
-
-def _peer_connection(webrtc: WebRTCConfig) -> RTCPeerConnection:
-    return RTCPeerConnection(RTCConfiguration(
-        iceServers=[RTCIceServer(urls=list(s.urls), username=s.username,
-                                 credential=s.credential) for s in webrtc.ice_servers],
-        iceTransportPolicy=RTCIceTransportPolicy(webrtc.ice_transport_policy)))
 
 
 def _jsep(pc: RTCPeerConnection) -> dict[str, Any]:
@@ -96,7 +83,7 @@ class Publication:
 
     async def publish(self) -> None:
         """Offer the shared streams; apply Janus's answer. SfuError if it refuses a kind."""
-        pc = self._pc = _peer_connection(self._webrtc)
+        pc = self._pc = new_peer_connection(self._webrtc)
         pc.on("connectionstatechange", self._on_connection_state)
         for kind in ("video", "audio"):
             self._add_sender(pc, kind)
@@ -111,21 +98,16 @@ class Publication:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
     def _add_sender(self, pc: RTCPeerConnection, kind: str) -> None:
-        track = ParkedTrack(kind)
-        transceiver = pc.addTransceiver(track, direction="sendonly")
-        codec = self._webrtc.video_codec if kind == "video" else self._webrtc.audio_codec
-        transceiver.setCodecPreferences([
-            c for c in RTCRtpSender.getCapabilities(kind).codecs
-            if c.mimeType.lower() in (_MIME[codec], f"{kind}/rtx")])
+        track, output = add_shared_sender(pc, kind, "sendonly", self._webrtc,
+                                          self._media.attach_sender)
         self._tracks.append(track)
-        self._outputs.append(self._media.attach_sender(kind, transceiver.sender))
+        self._outputs.append(output)
 
     def _check_answer(self, sdp: str) -> None:
         """Janus rejects (port 0) a kind whose codec the room does not take."""
         for media in SessionDescription.parse(sdp).media:
             if media.port == 0 or media.direction == "inactive":
-                codec = (self._webrtc.video_codec if media.kind == "video"
-                         else self._webrtc.audio_codec)
+                codec = configured_codec(self._webrtc, media.kind)
                 raise SfuError(f"janus room {self._config.room}: expected it to take our "
                                f"{media.kind} codec {codec}, got the {media.kind} rejected")
 
@@ -174,7 +156,7 @@ class Subscription:
         if reply.jsep is None or reply.jsep.get("type") != "offer":
             raise SfuError(f"janus subscribe to {self.feed.id}: expected an SDP offer, "
                            f"got {reply.jsep!r:.120}")
-        pc = self._pc = _peer_connection(self._webrtc)
+        pc = self._pc = new_peer_connection(self._webrtc)
         pc.on("track", self._on_track)
         offer = filter_offer_candidates(reply.jsep["sdp"], self._webrtc.ice_host_addresses)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
