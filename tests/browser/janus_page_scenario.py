@@ -18,9 +18,7 @@ Prints one JSON object of what was measured.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import tempfile
 import time
 import wave
 from pathlib import Path
@@ -146,26 +144,8 @@ async def scenario(folder: Path, janus: janus_server.JanusProcess) -> dict[str, 
     return result
 
 
-async def bounded(folder: Path, janus: janus_server.JanusProcess) -> dict[str, Any]:
-    async with asyncio.timeout(50):
-        return await scenario(folder, janus)
-
-
 def main() -> None:
-    janus_server.setup_network()
-    with tempfile.TemporaryDirectory(prefix="janus-page-") as temp:
-        folder = janus_server.write_config(Path(temp), allow_origin=PAGE)
-        janus = janus_server.JanusProcess(folder)
-        try:
-            janus.start()
-            result = asyncio.run(bounded(folder, janus))
-        except BaseException:
-            for log in sorted(Path(temp).glob("janus-*.log")):
-                print(f"--- {log.name}\n{log.read_text()[-3000:]}", file=sys.stderr)
-            raise
-        finally:
-            janus.stop()
-    print(json.dumps(result))
+    janus_server.scenario_main("janus-page-", scenario, allow_origin=PAGE)
 
 
 if __name__ == "__main__":

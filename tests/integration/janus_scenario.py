@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -261,25 +257,8 @@ async def restart(janus: janus_server.JanusProcess, system: StreamingSystem,
     return out
 
 
-async def bounded(janus: janus_server.JanusProcess) -> dict[str, Any]:
-    async with asyncio.timeout(50):
-        return await scenario(janus)
-
-
 def main() -> None:
-    janus_server.setup_network()
-    with tempfile.TemporaryDirectory(prefix="janus-scenario-") as temp:
-        janus = janus_server.JanusProcess(janus_server.write_config(Path(temp)))
-        try:
-            janus.start()
-            result = asyncio.run(bounded(janus))
-        except BaseException:
-            for log in sorted(Path(temp).glob("janus-*.log")):
-                print(f"--- {log.name}\n{log.read_text()[-3000:]}", file=sys.stderr)
-            raise
-        finally:
-            janus.stop()
-    print(json.dumps(result))
+    janus_server.scenario_main("janus-scenario-", lambda folder, janus: scenario(janus))
 
 
 if __name__ == "__main__":

@@ -7,20 +7,29 @@ inside a network namespace of the test's own.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 INTERFACE = "sfu0"
 ADDRESS = "10.77.0.1"
 HTTP_PORT = 8088
 URL = f"http://{ADDRESS}:{HTTP_PORT}/janus"
 LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
+ROOT = Path(__file__).resolve().parents[2]
 
 _PLUGINS_OFF = ("audiobridge", "duktape", "echotest", "lua", "nosip", "recordplay", "sip",
                 "streaming", "textroom", "videocall", "voicemail")
@@ -159,3 +168,49 @@ class JanusProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+
+
+def run_scenario(module: str, timeout_s: float = 60.0) -> dict[str, Any]:
+    """Run ``python -m module`` in a network namespace of its own (skip the test where
+    Janus is missing or no namespace can be made); return the JSON it prints last."""
+    if shutil.which("janus") is None:
+        pytest.skip("Janus is not installed (apt-get install janus; scripts/test does it)")
+    reason = why_no_namespace()
+    if reason is not None:
+        pytest.skip(reason)
+    process = subprocess.Popen(["unshare", "-n", sys.executable, "-m", module], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    finally:
+        if process.poll() is None:  # Janus dies with it (PR_SET_PDEATHSIG), Chromium with
+            process.kill()          # Playwright's driver, whose pipe closes with it
+            process.wait(10)
+    assert process.returncode == 0, f"the scenario failed:\n{err[-4000:]}"
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def scenario_main(prefix: str, body: Callable[[Path, JanusProcess], Awaitable[dict[str, Any]]],
+                  allow_origin: str | None = None, limit_s: float = 50.0) -> None:
+    """A scenario's entry point inside the namespace: the network, a Janus of its own for
+    ``body``, Janus's log on failure, and what ``body`` measured printed as JSON."""
+    setup_network()
+    with tempfile.TemporaryDirectory(prefix=prefix) as temp:
+        folder = write_config(Path(temp), allow_origin=allow_origin)
+        janus = JanusProcess(folder)
+
+        async def bounded() -> dict[str, Any]:
+            async with asyncio.timeout(limit_s):
+                return await body(folder, janus)
+
+        try:
+            janus.start()
+            result = asyncio.run(bounded())
+        except BaseException:
+            for log in sorted(Path(temp).glob("janus-*.log")):
+                print(f"--- {log.name}\n{log.read_text()[-3000:]}", file=sys.stderr)
+            raise
+        finally:
+            janus.stop()
+    print(json.dumps(result))

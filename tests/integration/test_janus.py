@@ -9,38 +9,18 @@ starts Janus and stops it by PID, and prints what it measured as JSON.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration import janus_server
 
-ROOT = Path(__file__).resolve().parents[2]
 FPS = 30
 
 
 @pytest.fixture(scope="module")
 def scenario() -> dict[str, Any]:
-    if shutil.which("janus") is None:
-        pytest.skip("Janus is not installed (apt-get install janus; scripts/test does it)")
-    reason = janus_server.why_no_namespace()
-    if reason is not None:
-        pytest.skip(reason)
-    process = subprocess.Popen(
-        ["unshare", "-n", sys.executable, "-m", "tests.integration.janus_scenario"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:  # Janus dies with it (PR_SET_PDEATHSIG)
-            process.kill()
-            process.wait(10)
-    assert process.returncode == 0, f"the scenario failed:\n{err[-4000:]}"
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result = janus_server.run_scenario("tests.integration.janus_scenario")
     print(json.dumps(result, indent=1))
     return result
 
