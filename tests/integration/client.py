@@ -114,3 +114,10 @@ class RtcClient(SignalingClient):
             with contextlib.suppress(Exception):
                 await self.pc.close()
         await super().close()
+
+
+async def note_frames(track: MediaStreamTrack, arrivals: list[float]) -> None:
+    """Append the arrival time (monotonic) of each frame of ``track`` until cancelled."""
+    while True:
+        await track.recv()
+        arrivals.append(time.monotonic())

@@ -15,7 +15,7 @@ import pytest
 from avatar_streaming import PeerDisconnectedEvent
 from tests.conftest import MakeSystem, wait_until, ws_url
 from tests.feeds import feeding_frames
-from tests.integration.client import RtcClient
+from tests.integration.client import RtcClient, note_frames
 from tests.signals import quadrants
 
 
@@ -115,12 +115,7 @@ async def test_a_viewer_that_never_reads_is_dropped_and_slows_no_one(
             await wait_until(lambda: len(joined) == 2, timeout=10)
             seen: list[float] = []
 
-            async def watch(track: object) -> None:
-                while True:
-                    await track.recv()  # type: ignore[attr-defined]
-                    seen.append(time.monotonic())
-
-            watching = asyncio.create_task(watch(await good.track("video")))
+            watching = asyncio.create_task(note_frames(await good.track("video"), seen))
             os.kill(frozen.pid, signal.SIGSTOP)
             froze = time.monotonic()
             await wait_until(lambda: bool(gone), timeout=10)

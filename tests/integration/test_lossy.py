@@ -19,7 +19,7 @@ from avatar_streaming import PeerDisconnectedEvent, VideoFrame
 from avatar_streaming.rtc.ice import candidate_address, gathering_on
 from tests.conftest import MakeSystem, wait_until, ws_url
 from tests.feeds import feeding_frames, feeding_tone
-from tests.integration.client import RtcClient, SignalingClient
+from tests.integration.client import RtcClient, SignalingClient, note_frames
 from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
 
 
@@ -201,12 +201,7 @@ async def test_a_viewer_whose_network_vanishes_is_dropped_and_the_others_stream_
         await wait_until(lambda: system.get_status()["peerCount"] == 2, timeout=10)
         seen: list[float] = []
 
-        async def watch(track: object) -> None:
-            while True:
-                await track.recv()  # type: ignore[attr-defined]
-                seen.append(time.monotonic())
-
-        watching = asyncio.create_task(watch(await other.track("video")))
+        watching = asyncio.create_task(note_frames(await other.track("video"), seen))
         relay.loss = 1.0  # the network is gone; the WebSocket stays open
         vanished = time.monotonic()
         await wait_until(lambda: bool(gone), timeout=60)
