@@ -188,6 +188,9 @@ class JanusSession:
         async with self._http.get(self._session_url, params=params,
                                   timeout=self._poll_timeout) as response:
             body = await response.json(content_type=None)
+            status = response.status
+        if not isinstance(body, (list, dict)):  # a restarting Janus answers with nothing
+            raise ValueError(f"janus: expected events, got {body!r:.80} (HTTP {status})")
         events = body if isinstance(body, list) else [body]
         return [e for e in events if isinstance(e, dict)]
 

@@ -24,7 +24,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription
 
 from ..config import JanusConfig, WebRTCConfig
-from ..errors import SfuError
+from ..errors import SfuError, SfuSessionLost
 from ..rtc.connection import add_shared_sender, configured_codec, new_peer_connection
 from ..rtc.ice import filter_offer_candidates, gathering_on
 from ..rtc.peer import RemoteAudioReader
@@ -61,6 +61,7 @@ class Publication:
         self.feed_id: int | None = None
         self.private_id: int | None = None
         self.failed = asyncio.Event()
+        self.connected = asyncio.Event()
         self._pc: RTCPeerConnection | None = None
         self._tracks: list[ParkedTrack] = []
         self._outputs: list[RtpOut] = []
@@ -117,10 +118,26 @@ class Publication:
             return
         log.debug("janus publication: connection %s", pc.connectionState)
         if pc.connectionState == "connected":
+            self.connected.set()
             log.info("janus: publishing into room %s as feed %s", self._config.room,
                      self.feed_id)
         elif pc.connectionState in ("failed", "closed"):
             self.failed.set()
+
+    async def wait_connected(self, timeout_s: float) -> None:
+        """Until our media flows to Janus: only then can anyone subscribe to our feed."""
+        waits = [asyncio.ensure_future(self.connected.wait()),
+                 asyncio.ensure_future(self.failed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        if not self.connected.is_set():
+            raise SfuSessionLost("janus: our published connection "
+                                 + ("failed" if self.failed.is_set()
+                                    else f"did not connect in {timeout_s:g} s"))
 
     async def close(self) -> None:
         """Stop sending and close the connection (leaving the room is the handle's detach)."""

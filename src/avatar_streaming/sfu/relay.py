@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 _RECOVERABLE = (SfuError, OSError, TimeoutError, ValueError, KeyError, TypeError,
                 OperationError, InternalError, InvalidStateError)
 """What Janus (a reply that does not hold what it should) or a failed negotiation raise."""
+_CONNECT_S = 15.0
+"""Our publication's connection (ICE, DTLS) must be up within this; else start over."""
 _HEALTHY_S = 10.0
 """Published this long, the relay had recovered: the next loss retries at once."""
 
@@ -43,7 +45,7 @@ _HEALTHY_S = 10.0
 class RelayState(enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
-    PUBLISHED = "published"
+    PUBLISHED = "published"  # our media flows into the room: others can subscribe
     RECONNECTING = "reconnecting"
     STOPPED = "stopped"
 
@@ -119,6 +121,7 @@ class JanusRelay:
                                       self._webrtc, self._media)
             feeds = await publication.join()
             await publication.publish()
+            await publication.wait_connected(_CONNECT_S)
             self.feed_id = publication.feed_id
             self.publications += 1
             self.state = RelayState.PUBLISHED

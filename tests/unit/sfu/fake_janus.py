@@ -29,6 +29,8 @@ class FakeJanus:
     def __init__(self, reply: Reply = echo, poll_hold_s: float = 0.2) -> None:
         self.reply = reply
         self.poll_hold_s = poll_hold_s
+        self.empty_polls = False
+        """Answer polls at once with an empty body, as a restarting Janus was seen to."""
         self.sessions: dict[int, asyncio.Queue[dict[str, Any]]] = {}
         self.handles: dict[int, int] = {}  # handle -> session
         self.requests: list[dict[str, Any]] = []
@@ -95,6 +97,8 @@ class FakeJanus:
 
     async def _poll(self, request: web.Request) -> web.Response:
         self.gets.append(dict(request.query))
+        if self.empty_polls:
+            return web.Response(body=b"")
         session_id = int(request.match_info["session"])
         queue = self.sessions.get(session_id)
         if queue is None:

@@ -83,6 +83,19 @@ async def test_a_restarted_janus_loses_the_session(janus: FakeJanus) -> None:
     assert _janus_tasks() == []
 
 
+async def test_polls_answered_with_nothing_lose_the_session_without_spinning(
+        janus: FakeJanus) -> None:
+    session = JanusSession(janus.url)
+    await session.open()
+    polls = len(janus.gets)
+    janus.empty_polls = True
+    await asyncio.wait_for(session.lost.wait(), 3)
+    assert "expected events" in session.lost_reason
+    assert len(janus.gets) - polls <= 3, "two empty answers, a second apart, then it stops"
+    await session.destroy()
+    assert _janus_tasks() == []
+
+
 async def test_a_janus_that_timed_us_out_loses_the_session(janus: FakeJanus) -> None:
     session = JanusSession(janus.url)
     await session.open()
