@@ -19,7 +19,7 @@ import numpy as np
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from .background import Background
-from .sync import MAX_CLOCK_SKEW_MS, AvSync
+from .sync import AvSync, plausible
 from .video import Picture, solid_picture
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ class VideoSource:
         if picture.timestamp_ms is None:
             self._show(picture)
             return
-        self.sync.note_frame(picture.timestamp_ms)
-        due_ms = self.sync.frame_due_ms(picture.timestamp_ms)
+        due_ms = self.sync.note_frame(picture.timestamp_ms)
         ahead_ms = due_ms - self.sync.wall_clock()
         if ahead_ms <= MIN_HOLD_MS or ahead_ms > MAX_HOLD_MS:
             self._show(picture)
@@ -189,7 +188,7 @@ class AudioPlayout:
             return False
         half_frame_ms = FRAME_SAMPLES * 500 / TRACK_RATE
         now = self.wall_clock()
-        if abs(now - head) > MAX_CLOCK_SKEW_MS:
+        if not plausible(head, now):
             return False
         return now + half_frame_ms < head + self.sync.render_lag_ms()
 

@@ -39,6 +39,11 @@ RENDER_LAG_STALE_MS = 1_000.0
 RENDER_LAG_SMOOTHING = 0.1
 
 
+def plausible(capture_ms: float, now_ms: float) -> bool:
+    """A capture time within MAX_CLOCK_SKEW_MS of now; further is taken as a wrong stamp."""
+    return abs(now_ms - capture_ms) <= MAX_CLOCK_SKEW_MS
+
+
 def ntp_from_unix_ms(unix_ms: float) -> int:
     """64-bit NTP time (RFC 3550 sender reports) of a Unix time in milliseconds."""
     seconds, fraction = divmod(unix_ms / 1000 + NTP_UNIX_OFFSET_S, 1.0)
@@ -58,28 +63,26 @@ class AvSync:
 
     def note_audio(self, capture_ms: float, played_at_ms: float) -> None:
         """Queued audio captured at ``capture_ms`` goes out at ``played_at_ms``."""
-        if abs(played_at_ms - capture_ms) <= MAX_CLOCK_SKEW_MS:
+        if plausible(capture_ms, played_at_ms):
             self.audio_delay_ms = played_at_ms - capture_ms
 
     def video_time_ms(self, capture_ms: float) -> float:
         """When (wall clock, Unix ms) a frame captured at ``capture_ms`` should be shown."""
         now = self.wall_clock()
-        if abs(now - capture_ms) > MAX_CLOCK_SKEW_MS:
+        if not plausible(capture_ms, now):
             capture_ms = now
         step = self.audio_delay_ms - self._applied_ms
         self._applied_ms += max(-self._slew_ms, min(self._slew_ms, step))
         return capture_ms + self._applied_ms
 
-    def note_frame(self, capture_ms: float) -> None:
-        """A frame captured at ``capture_ms`` is pushed now: how far behind is the renderer?"""
+    def note_frame(self, capture_ms: float) -> float:
+        """A frame captured at ``capture_ms`` is pushed now: note how far behind the renderer
+        is; return when the audio of that capture time plays, at the current audio delay
+        (wall clock, Unix ms; now for an implausible stamp)."""
         now = self.wall_clock()
-        if abs(now - capture_ms) <= MAX_CLOCK_SKEW_MS:
-            self._note_render_lag(now - capture_ms, now)
-
-    def frame_due_ms(self, capture_ms: float) -> float:
-        """When the audio of ``capture_ms`` plays, at the current audio delay (wall, Unix ms)."""
-        if abs(self.wall_clock() - capture_ms) > MAX_CLOCK_SKEW_MS:
-            return self.wall_clock()
+        if not plausible(capture_ms, now):
+            return now
+        self._note_render_lag(now - capture_ms, now)
         return capture_ms + self.audio_delay_ms
 
     def render_lag_ms(self) -> float:
