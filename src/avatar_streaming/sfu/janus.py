@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -27,8 +28,28 @@ log = logging.getLogger(__name__)
 SESSION_NOT_FOUND = 458
 """Janus's error code for a session it does not know (it restarted, or timed us out)."""
 HANDLE_NOT_FOUND = 459
+T = TypeVar("T")
 
 _HANDLE_EVENTS = ("event", "webrtcup", "media", "hangup", "slowlink", "detached", "trickle")
+
+
+async def to_the_end(step: Awaitable[T]) -> T:
+    """Await ``step`` to its end even when the caller is cancelled meanwhile, then raise the
+    cancellation. For requests Janus may already have acted on: creating a session whose
+    reply would be lost (and its id with it), or destroying one. ``step`` must be bounded in
+    time by itself."""
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller gets
+        raise asyncio.CancelledError
+    return task.result()
 
 
 @dataclass(frozen=True)
@@ -74,12 +95,15 @@ class JanusSession:
     async def open(self) -> None:
         """Create the session and start polling for its events."""
         self._http = aiohttp.ClientSession()
-        reply = await self._post(self.url, {"janus": "create"})
-        self.id = int(reply["data"]["id"])
+        await to_the_end(self._create())
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._poll(), name=f"janus-poll-{self.id}"),
                        loop.create_task(self._keepalive(), name=f"janus-keepalive-{self.id}")]
         log.debug("janus session %s created on %s", self.id, self.url)
+
+    async def _create(self) -> None:
+        reply = await self._post(self.url, {"janus": "create"})
+        self.id = int(reply["data"]["id"])
 
     async def attach(self, plugin: str) -> JanusHandle:
         """A new handle on ``plugin`` (e.g. ``janus.plugin.videoroom``)."""

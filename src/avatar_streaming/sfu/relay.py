@@ -28,7 +28,7 @@ from aiortc.exceptions import InternalError, InvalidStateError, OperationError
 from ..config import JanusConfig, WebRTCConfig
 from ..errors import SfuError, SfuSessionLost
 from . import videoroom
-from .janus import JanusEvent, JanusSession
+from .janus import JanusEvent, JanusSession, to_the_end
 from .peers import Publication, RelayMedia, Subscription
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,8 @@ class JanusRelay:
             for feed in feeds:
                 self._subscribe(session, publication, feed)
             await self._follow(session, publication)
-        finally:
-            with contextlib.suppress(Exception):  # best effort: Janus may be gone
-                async with asyncio.timeout(3):
-                    await self._leave(session, publication)
+        finally:  # even when stop() cancelled us in the middle of leaving
+            await to_the_end(self._leave_quietly(session, publication))
 
     async def _follow(self, session: JanusSession, publication: Publication) -> None:
         """Track the room's publishers until the session or our connection is lost."""
@@ -201,6 +199,12 @@ class JanusRelay:
             subscription.close(), name=f"janus-unsubscribe-{feed_id}")
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
+
+    async def _leave_quietly(self, session: JanusSession,
+                             publication: Publication | None) -> None:
+        with contextlib.suppress(Exception):  # best effort: Janus may be gone
+            async with asyncio.timeout(3):
+                await self._leave(session, publication)
 
     async def _leave(self, session: JanusSession, publication: Publication | None) -> None:
         """Close every subscription and the publication, detach, destroy the session."""

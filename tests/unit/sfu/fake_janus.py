@@ -37,6 +37,10 @@ class FakeJanus:
         self.gets: list[dict[str, str]] = []
         self.created_at: list[float] = []
         """When each session was created (time.monotonic)."""
+        self.reply_delay_s: dict[str, float] = {}
+        """Requests ("create", "detach") answered this late, after they took effect."""
+        self.delaying: dict[str, int] = {}
+        """How many requests of each kind are being held back now."""
         self._ids = itertools.count(1000)
         app = web.Application()
         app.router.add_post("/janus", self._root)
@@ -73,8 +77,18 @@ class FakeJanus:
         self.created_at.append(time.monotonic())
         session_id = next(self._ids)
         self.sessions[session_id] = asyncio.Queue()
+        await self._hold_back("create")
         return _json({"janus": "success", "transaction": body["transaction"],
                       "data": {"id": session_id}})
+
+    async def _hold_back(self, kind: str) -> None:
+        delay = self.reply_delay_s.get(kind)
+        if delay:
+            self.delaying[kind] = self.delaying.get(kind, 0) + 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.delaying[kind] -= 1
 
     def _unknown(self, transaction: str | None, session_id: int) -> web.Response:
         return _json({"janus": "error", "transaction": transaction, "error": {
@@ -116,6 +130,7 @@ class FakeJanus:
             return self._unknown(body["transaction"], session_id)
         if body["janus"] == "detach":
             self.handles.pop(handle_id, None)
+            await self._hold_back("detach")
             return _json({"janus": "success", "transaction": body["transaction"]})
         mode, data, jsep = self.reply(body["body"])
         plugindata = {"plugin": "janus.plugin.videoroom", "data": data}

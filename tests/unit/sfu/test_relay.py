@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from avatar_streaming import create_streaming_system
 from avatar_streaming.config import JanusConfig, WebRTCConfig
 from avatar_streaming.sfu import JanusRelay, RelayState
@@ -39,6 +41,24 @@ async def test_a_refusing_janus_is_retried_with_growing_delays_and_stop_is_clean
     await relay.stop()
     assert relay.state is RelayState.STOPPED
     assert janus.sessions == {}, "every attempt's session was destroyed"
+    assert _janus_tasks() == []
+    await janus.close()
+
+
+@pytest.mark.parametrize("slow", ["create", "detach"])
+async def test_a_stop_while_janus_answers_still_ends_the_session(slow: str) -> None:
+    """stop() lands while Janus holds the reply to creating a session (the session exists;
+    its id is on the way) or to detaching our handle (the session's destroy comes next)."""
+    janus = FakeJanus(reply=_refusing)
+    janus.reply_delay_s[slow] = 0.3
+    await janus.start()
+    relay = JanusRelay(JanusConfig(url=janus.url, room=9), WebRTCConfig(ice_servers=()),
+                       RelayMedia(_unused, _unused), backoff_s=(0.05, 0.2))
+    relay.start()
+    await wait_until(lambda: janus.delaying.get(slow, 0) > 0, 5)
+    await relay.stop()
+    assert relay.state is RelayState.STOPPED
+    assert janus.sessions == {}, "the session was destroyed"
     assert _janus_tasks() == []
     await janus.close()
 
