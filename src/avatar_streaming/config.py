@@ -169,6 +169,8 @@ class MediaConfig:
     """Most pushed audio waiting to play; pushing beyond it raises AudioQueueFullError."""
     video_bitrate_bps: int = 1_000_000
     """Target of the one shared video encoder."""
+    audio_bitrate_bps: int = 32_000
+    """Target of the one shared Opus encoder (mono); PCMU and PCMA are always 64 kbit/s."""
 
     def __post_init__(self) -> None:
         _check_number("media.videoFps", self.video_fps, 1, 240)
@@ -184,6 +186,7 @@ class MediaConfig:
         _check_int("media.incomingAudioChunkMs", self.incoming_audio_chunk_ms, 10, 10_000)
         _check_number("media.audioQueueSeconds", self.audio_queue_s, 0.1, 3600)
         _check_int("media.videoBitrate", self.video_bitrate_bps, 50_000, 20_000_000)
+        _check_int("media.audioBitrate", self.audio_bitrate_bps, 6_000, 510_000)
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,7 @@ _MEDIA_KEYS: dict[str, tuple[str, Converter]] = {
     "incomingAudioChunkMs": ("incoming_audio_chunk_ms", _same),
     "audioQueueSeconds": ("audio_queue_s", _same),
     "videoBitrate": ("video_bitrate_bps", _same),
+    "audioBitrate": ("audio_bitrate_bps", _same),
 }
 
 

@@ -55,7 +55,8 @@ class StreamingSystem:
                                           fps=media.video_fps,
                                           bitrate_bps=media.video_bitrate_bps, sync=self.sync)
         self.audio_stream = Broadcast("audio", CLOCK_RATES[webrtc.audio_codec], history=128)
-        self.audio_encoder = AudioEncoder(webrtc.audio_codec, self.audio_stream)
+        self.audio_encoder = AudioEncoder(webrtc.audio_codec, self.audio_stream,
+                                          media.audio_bitrate_bps)
         self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),
                                     self.audio_encoder.encode, self._playback_event,
                                     sync=self.sync)

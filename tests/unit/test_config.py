@@ -15,6 +15,7 @@ def test_defaults_are_the_contracts() -> None:
     assert (m.video_fps, m.video_width, m.video_height) == (30, 512, 512)
     assert (m.audio_sample_rate, m.audio_channels, m.incoming_audio_chunk_ms) == (16000, 1, 100)
     assert (w.signaling_host, w.ice_host_addresses, w.ping_interval_s) == ("0.0.0.0", None, 30.0)
+    assert (m.video_bitrate_bps, m.audio_bitrate_bps) == (1_000_000, 32_000)
 
 
 def test_camel_case_dict_maps_onto_the_dataclasses() -> None:
@@ -26,7 +27,8 @@ def test_camel_case_dict_maps_onto_the_dataclasses() -> None:
                    "iceHostAddresses": ["127.0.0.1"], "pingInterval": 5},
         "media": {"videoFps": 25, "videoWidth": 640, "videoHeight": 480,
                   "audioSampleRate": 24000, "audioChannels": 2, "debug": True,
-                  "incomingAudioChunkMs": 20, "audioQueueSeconds": 5},
+                  "incomingAudioChunkMs": 20, "audioQueueSeconds": 5,
+                  "audioBitrate": 24000},
     })
     assert config == StreamingSystemConfig(
         webrtc=WebRTCConfig(signaling_port=0, signaling_host="127.0.0.1", max_clients=10,
@@ -35,7 +37,8 @@ def test_camel_case_dict_maps_onto_the_dataclasses() -> None:
                             ice_host_addresses=("127.0.0.1",), ping_interval_s=5),
         media=MediaConfig(video_fps=25, video_width=640, video_height=480,
                           audio_sample_rate=24000, audio_channels=2, debug=True,
-                          incoming_audio_chunk_ms=20, audio_queue_s=5),
+                          incoming_audio_chunk_ms=20, audio_queue_s=5,
+                          audio_bitrate_bps=24000),
     )
 
 
@@ -68,6 +71,7 @@ def test_dataclasses_are_accepted_as_they_are() -> None:
     ({"media": {"audioSampleRate": 100}}, ["audioSampleRate", "100"]),
     ({"media": {"audioChannels": 6}}, ["audioChannels", "6"]),
     ({"media": {"incomingAudioChunkMs": 1.5}}, ["incomingAudioChunkMs", "1.5"]),
+    ({"media": {"audioBitrate": 1000}}, ["audioBitrate", "6000", "1000"]),
     ({"webrtc": []}, ["webrtc", "object"]),
     ({"webrtc": {"sfu": "janus"}}, ["webrtc.sfu", "object", "'janus'"]),
     ({"webrtc": {"sfu": {"type": "livekit", "url": "http://j/janus", "room": 1}}},
