@@ -376,9 +376,9 @@ def instrument_encoder(system: StreamingSystem, pushes: PushLog) -> ServerLog | 
         return None
     server = ServerLog()
 
-    async def timed(frame: Any, now: float) -> None:
+    async def timed(frame: Any, *args: Any) -> None:
         started = time.time() * 1000
-        await original(frame, now)
+        await original(frame, *args)
         record_encode(server, pushes.frame_ids.get(id(frame)), started, time.time() * 1000)
 
     encoder._encode_and_send = timed
