@@ -171,6 +171,9 @@ class MediaConfig:
     """Target of the one shared video encoder."""
     audio_bitrate_bps: int = 32_000
     """Target of the one shared Opus encoder (mono); PCMU and PCMA are always 64 kbit/s."""
+    audio_lead_ms: float = 35.0
+    """Each frame leaves this long after the audio of its time, for a browser that plays
+    audio this much later after it arrives than video (Chromium: ~35 ms)."""
 
     def __post_init__(self) -> None:
         _check_number("media.videoFps", self.video_fps, 1, 240)
@@ -187,6 +190,7 @@ class MediaConfig:
         _check_number("media.audioQueueSeconds", self.audio_queue_s, 0.1, 3600)
         _check_int("media.videoBitrate", self.video_bitrate_bps, 50_000, 20_000_000)
         _check_int("media.audioBitrate", self.audio_bitrate_bps, 6_000, 510_000)
+        _check_number("media.audioLeadMs", self.audio_lead_ms, 0, 500)
 
 
 @dataclass(frozen=True)
@@ -317,6 +321,7 @@ _MEDIA_KEYS: dict[str, tuple[str, Converter]] = {
     "audioQueueSeconds": ("audio_queue_s", _same),
     "videoBitrate": ("video_bitrate_bps", _same),
     "audioBitrate": ("audio_bitrate_bps", _same),
+    "audioLeadMs": ("audio_lead_ms", _same),
 }
 
 

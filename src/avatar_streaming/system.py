@@ -48,7 +48,7 @@ class StreamingSystem:
                               f"{', '.join(SUPPORTED_VIDEO_CODECS)} (supported by this build), "
                               f"got {webrtc.video_codec!r}")
         self.config = config
-        self.sync = AvSync()
+        self.sync = AvSync(audio_lead_ms=media.audio_lead_ms)
         self.video = VideoSource(media.video_width, media.video_height, self.sync)
         self.video_stream = Broadcast("video", VIDEO_CLOCK_RATE)
         self.video_encoder = VideoEncoder(webrtc.video_codec, self.video, self.video_stream,

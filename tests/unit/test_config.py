@@ -15,7 +15,7 @@ def test_defaults_are_the_contracts() -> None:
     assert (m.video_fps, m.video_width, m.video_height) == (30, 512, 512)
     assert (m.audio_sample_rate, m.audio_channels, m.incoming_audio_chunk_ms) == (16000, 1, 100)
     assert (w.signaling_host, w.ice_host_addresses, w.ping_interval_s) == ("0.0.0.0", None, 30.0)
-    assert (m.video_bitrate_bps, m.audio_bitrate_bps) == (1_000_000, 32_000)
+    assert (m.video_bitrate_bps, m.audio_bitrate_bps, m.audio_lead_ms) == (1_000_000, 32_000, 35)
 
 
 def test_camel_case_dict_maps_onto_the_dataclasses() -> None:
@@ -72,6 +72,7 @@ def test_dataclasses_are_accepted_as_they_are() -> None:
     ({"media": {"audioChannels": 6}}, ["audioChannels", "6"]),
     ({"media": {"incomingAudioChunkMs": 1.5}}, ["incomingAudioChunkMs", "1.5"]),
     ({"media": {"audioBitrate": 1000}}, ["audioBitrate", "6000", "1000"]),
+    ({"media": {"audioLeadMs": -5}}, ["audioLeadMs", "-5"]),
     ({"webrtc": []}, ["webrtc", "object"]),
     ({"webrtc": {"sfu": "janus"}}, ["webrtc.sfu", "object", "'janus'"]),
     ({"webrtc": {"sfu": {"type": "livekit", "url": "http://j/janus", "room": 1}}},

@@ -29,8 +29,9 @@ MAX_HOLD_MS = 5_000.0
 """A frame due further ahead than this is shown at once (its stamp is taken as wrong)."""
 MAX_HELD_FRAMES = 150
 """At most this many frames wait (5 s at 30 fps; 58 MiB of yuv420p at 512x512)."""
-MIN_HOLD_MS = 1000 / 30
-"""A frame due sooner than this goes at once; its RTP time tells the browser the rest."""
+MIN_HOLD_MS = 5.0
+"""A frame due sooner than this goes at once (about what a timer and the encoder's wake-up
+cost); its RTP time tells the browser the rest."""
 HALF_FRAME_MS = 1000 / 60
 
 
@@ -182,7 +183,8 @@ class AudioPlayout:
                 at=self.wall_clock() + read.queued * 1000 / TRACK_RATE))
 
     def _waits_for_video(self) -> bool:
-        """A new utterance starts once the renderer's frames of its time go out (sync.py)."""
+        """A new utterance starts just before the renderer's frames of its time go out
+        (sync.py)."""
         head = self.queue.head_timestamp_ms
         if self.playing or head is None:
             return False
@@ -190,7 +192,7 @@ class AudioPlayout:
         now = self.wall_clock()
         if not plausible(head, now):
             return False
-        return now + half_frame_ms < head + self.sync.render_lag_ms()
+        return now + half_frame_ms < head + self.sync.speech_hold_ms()
 
     def interrupt(self, dropped_frames: int = 0) -> PlaybackInterruptedEvent:
         """Drop everything queued; the next frame played is silence.

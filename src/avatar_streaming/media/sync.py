@@ -22,6 +22,13 @@ than the audio of T would play. A browser's own A/V synchronisation closes such
 a gap only slowly (Chromium moves its audio delay some 15 ms every few seconds),
 so the playout holds the start of each utterance by the renderer's lag instead:
 the audio of T then goes out with the frame of T.
+
+A browser plays audio later after it arrives than video: Chromium's audio jitter
+buffer and output add some 35 ms more than its video path. Left to itself it shows
+the frame of T that much before the audio of T is heard, until its A/V sync has
+raised the video delay in ~15 ms steps, some 20 s after connecting. So every frame
+leaves ``audio_lead_ms`` after the audio of its time (its RTP time still says when
+that audio plays), and the browser is in sync from the start.
 """
 
 from __future__ import annotations
@@ -52,8 +59,11 @@ def ntp_from_unix_ms(unix_ms: float) -> int:
 
 class AvSync:
     def __init__(self, slew_ms_per_frame: float = 4.0,
-                 wall_clock: Callable[[], float] = lambda: time.time() * 1000) -> None:
+                 wall_clock: Callable[[], float] = lambda: time.time() * 1000,
+                 audio_lead_ms: float = 0.0) -> None:
         self.wall_clock = wall_clock
+        self.audio_lead_ms = audio_lead_ms
+        """How long before the frames of its time the audio leaves (see the module)."""
         self.audio_delay_ms = 0.0
         """Latest audio delay: when a sample plays minus its capture time."""
         self._applied_ms = 0.0
@@ -77,13 +87,14 @@ class AvSync:
 
     def note_frame(self, capture_ms: float) -> float:
         """A frame captured at ``capture_ms`` is pushed now: note how far behind the renderer
-        is; return when the audio of that capture time plays, at the current audio delay
-        (wall clock, Unix ms; now for an implausible stamp)."""
+        is; return when the frame should leave: ``audio_lead_ms`` after the audio of that
+        capture time plays, at the current audio delay (wall clock, Unix ms; now for an
+        implausible stamp)."""
         now = self.wall_clock()
         if not plausible(capture_ms, now):
             return now
         self._note_render_lag(now - capture_ms, now)
-        return capture_ms + self.audio_delay_ms
+        return capture_ms + self.audio_delay_ms + self.audio_lead_ms
 
     def render_lag_ms(self) -> float:
         """How far (smoothed) the latest frames went out behind their capture time."""
@@ -91,6 +102,11 @@ class AvSync:
         if last is None or self.wall_clock() - last > RENDER_LAG_STALE_MS:
             return 0.0
         return self._render_lag_ms
+
+    def speech_hold_ms(self) -> float:
+        """How long a new utterance waits after its capture time: until ``audio_lead_ms``
+        before the renderer's frames of its time go out."""
+        return max(0.0, self.render_lag_ms() - self.audio_lead_ms)
 
     def _note_render_lag(self, lag_ms: float, now: float) -> None:
         lag_ms = min(max(lag_ms, 0.0), MAX_RENDER_LAG_MS)

@@ -8,6 +8,7 @@ import pytest
 
 from avatar_streaming.media.audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from avatar_streaming.media.sources import AudioPlayout, VideoSource
+from avatar_streaming.media.sync import AvSync
 from avatar_streaming.media.video import Picture
 from avatar_streaming.types import PlaybackEvent, PlaybackInterruptedEvent
 
@@ -120,3 +121,16 @@ async def test_drop_held_drops_the_frames_waiting_and_they_never_show() -> None:
     assert source.drop_held() == 5
     await asyncio.sleep(0.35)
     assert source.latest[0] == seq, "nothing shown after the drop"
+
+
+async def test_a_frame_pushed_with_its_audio_leaves_the_audio_lead_later() -> None:
+    source = VideoSource(16, 16, AvSync(audio_lead_ms=35))
+    seq, _ = source.latest
+    pushed = source.sync.wall_clock()
+    frame = picture(pushed)
+    source.publish(frame)
+    assert source.held == 1, "held for the audio lead"
+    await source.wait_newer(seq, 1.0)
+    waited_ms = source.sync.wall_clock() - pushed
+    assert source.latest[1] is frame
+    assert 25 < waited_ms < 80, f"expected ~35 ms, got {waited_ms:.0f} ms"

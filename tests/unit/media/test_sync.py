@@ -44,3 +44,19 @@ def test_render_lag_is_how_far_behind_frames_go_out_capped_and_forgotten() -> No
     assert sync.render_lag_ms() < 200, "one late frame moves the lag a little, capped at 1 s"
     now[0] += 1_500
     assert sync.render_lag_ms() == 0.0, "a renderer that stopped is not waited for"
+
+
+def test_frames_leave_the_audio_lead_after_their_audio_and_speech_waits_that_much_less() -> None:
+    now = [10_000.0]
+    sync = AvSync(wall_clock=lambda: now[0], audio_lead_ms=35)
+    sync.note_audio(capture_ms=10_000.0, played_at_ms=10_020.0)
+    assert sync.note_frame(10_000.0) == 10_055.0, "its audio plays at T + 20, the frame 35 later"
+    for _ in range(60):  # a renderer 100 ms behind
+        sync.note_frame(now[0] - 100)
+        now[0] += 33
+    assert sync.render_lag_ms() == pytest.approx(100.0, abs=1)
+    assert sync.speech_hold_ms() == pytest.approx(65.0, abs=1), "35 ms before its frames"
+    for _ in range(60):  # a renderer 20 ms behind: less than the lead
+        sync.note_frame(now[0] - 20)
+        now[0] += 33
+    assert sync.speech_hold_ms() == 0.0
