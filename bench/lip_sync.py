@@ -8,9 +8,11 @@ stamped with that frame's time (tests/browser/flashes.py). The page finds each f
 AnalyserNode on the remote audio (tests/browser/probes.py). Chromium's own A/V
 synchronisation takes some 20 s to settle its delays, so flashes count after
 ``--warmup`` seconds. Each case runs with the renderer on time and with it behind the
-speech (``--lags``): our playout holds speech by the renderer's lag (media/sync.py).
+speech (``--lags``): our playout holds speech by the renderer's lag (media/sync.py); and
+with the configured audio lead and without it (``--leads``: ``media.audioLeadMs``, the
+baseline being 0), the flashes before the warm-up's end reported apart.
 
-Prints one JSON object: per lag, the signed offsets and p50 / p90 of |audio - video|.
+Prints one JSON object: per case, the signed offsets and p50 / p90 of |audio - video|.
 Target: p90 <= 15 ms.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 import numpy as np
 from playwright.async_api import async_playwright
 
-from avatar_streaming import create_streaming_system
+from avatar_streaming import MediaConfig, create_streaming_system
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _netns import in_netns, reexec_in_netns
@@ -43,10 +45,15 @@ log = logging.getLogger("bench.lip_sync")
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-async def one_case(lag_ms: float, args: argparse.Namespace) -> dict[str, Any]:
-    system = await create_streaming_system({"webrtc": {
-        "signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
-        "iceHostAddresses": ["127.0.0.1"]}})
+def abs_percentile(offsets: list[float], q: float) -> float | None:
+    return round(float(np.percentile(np.abs(offsets), q)), 1) if offsets else None
+
+
+async def one_case(lag_ms: float, lead_ms: float, args: argparse.Namespace) -> dict[str, Any]:
+    system = await create_streaming_system({
+        "webrtc": {"signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
+                   "iceHostAddresses": ["127.0.0.1"]},
+        "media": {"audioLeadMs": lead_ms}})
     stop = asyncio.Event()
     feeder: asyncio.Task[None] | None = None
     try:
@@ -73,17 +80,17 @@ async def one_case(lag_ms: float, args: argparse.Namespace) -> dict[str, Any]:
     pairs = pair_onsets(seen["beeps"], seen["flashes"])
     start = min(seen["flashes"], default=0.0)
     offsets = [o for at, o in pairs if at - start >= args.warmup * 1000][:args.flashes]
-    magnitude = np.abs(offsets) if offsets else None
+    early = [o for at, o in pairs if at - start < args.warmup * 1000]
     return {
         "renderer_lag_ms": lag_ms,
+        "audio_lead_ms": lead_ms,
         "flashes": len(offsets),
         "audio_minus_video_ms": [round(o, 1) for o in offsets],
-        "abs_p50_ms": None if magnitude is None else round(float(np.median(magnitude)), 1),
-        "abs_p90_ms": (None if magnitude is None
-                       else round(float(np.percentile(magnitude, 90)), 1)),
+        "abs_p50_ms": abs_percentile(offsets, 50),
+        "abs_p90_ms": abs_percentile(offsets, 90),
         "signed_median_ms": None if not offsets else round(float(np.median(offsets)), 1),
-        "during_warmup_ms": [round(o, 1) for at, o in pairs
-                             if at - start < args.warmup * 1000],
+        "during_warmup_ms": [round(o, 1) for o in early],
+        "during_warmup_abs_p90_ms": abs_percentile(early, 90),
     }
 
 
@@ -91,12 +98,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"bench": "lip_sync", "netns": in_netns(),
                               "warmup_s": args.warmup, "target_abs_p90_ms": 15, "cases": []}
     started = time.monotonic()
-    for lag in args.lags:
-        try:
-            async with asyncio.timeout(args.warmup + args.flashes + 60):
-                result["cases"].append(await one_case(lag, args))
-        except TimeoutError:
-            result["cases"].append({"renderer_lag_ms": lag, "error": "timed out"})
+    for lead in args.leads:
+        for lag in args.lags:
+            try:
+                async with asyncio.timeout(args.warmup + args.flashes + 60):
+                    result["cases"].append(await one_case(lag, lead, args))
+            except TimeoutError:
+                result["cases"].append({"renderer_lag_ms": lag, "audio_lead_ms": lead,
+                                        "error": "timed out"})
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 
@@ -108,9 +117,12 @@ def main(argv: list[str]) -> int:
                         help="seconds before flashes count (Chromium's sync settling)")
     parser.add_argument("--lags", default="0,100",
                         help="renderer lags behind the speech, ms, comma-separated")
+    parser.add_argument("--leads", default=f"{MediaConfig.audio_lead_ms:g},0",
+                        help="media.audioLeadMs values to run, ms, comma-separated (0: none)")
     parser.add_argument("--no-netns", action="store_true", help="stay on the host network")
     args = parser.parse_args(argv)
     args.lags = [float(v) for v in args.lags.split(",") if v.strip()]
+    args.leads = [float(v) for v in args.leads.split(",") if v.strip()]
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.no_netns:

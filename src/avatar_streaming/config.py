@@ -171,9 +171,9 @@ class MediaConfig:
     """Target of the one shared video encoder."""
     audio_bitrate_bps: int = 32_000
     """Target of the one shared Opus encoder (mono); PCMU and PCMA are always 64 kbit/s."""
-    audio_lead_ms: float = 35.0
+    audio_lead_ms: float = 20.0
     """Each frame leaves this long after the audio of its time, for a browser that plays
-    audio this much later after it arrives than video (Chromium: ~35 ms)."""
+    audio later after it arrives than video (Chromium: 35-40 ms later; see media/sync.py)."""
 
     def __post_init__(self) -> None:
         _check_number("media.videoFps", self.video_fps, 1, 240)

@@ -15,7 +15,7 @@ def test_defaults_are_the_contracts() -> None:
     assert (m.video_fps, m.video_width, m.video_height) == (30, 512, 512)
     assert (m.audio_sample_rate, m.audio_channels, m.incoming_audio_chunk_ms) == (16000, 1, 100)
     assert (w.signaling_host, w.ice_host_addresses, w.ping_interval_s) == ("0.0.0.0", None, 30.0)
-    assert (m.video_bitrate_bps, m.audio_bitrate_bps, m.audio_lead_ms) == (1_000_000, 32_000, 35)
+    assert (m.video_bitrate_bps, m.audio_bitrate_bps, m.audio_lead_ms) == (1_000_000, 32_000, 20)
 
 
 def test_camel_case_dict_maps_onto_the_dataclasses() -> None:

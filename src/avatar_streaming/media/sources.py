@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
-from .audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from .audio import FRAME_MS, FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from .background import Background
 from .sync import AvSync, plausible
 from .video import Picture, solid_picture
@@ -163,36 +163,41 @@ class AudioPlayout:
         """Play one 20 ms frame now: samples (mono int16 at 48 kHz) and their position."""
         position = self.frames_played * FRAME_SAMPLES
         self.frames_played += 1
-        if self._waits_for_video():
+        silence = self._lead_in_samples()
+        if silence == FRAME_SAMPLES:
             self._on_frame(np.zeros(FRAME_SAMPLES, np.int16), position)
             return
-        read = self.queue.read(FRAME_SAMPLES)
-        self._on_frame(read.samples, position)
+        read = self.queue.read(FRAME_SAMPLES - silence)
+        samples = (np.concatenate((np.zeros(silence, np.int16), read.samples)) if silence
+                   else read.samples)
+        self._on_frame(samples, position)
+        starts_at = self.wall_clock() + silence * 1000 / TRACK_RATE
         if read.queued and not self.playing:
             self.playing = True
             self._on_event("playback-started", PlaybackEvent(
-                timestamp=read.first_timestamp_ms or 0.0, at=self.wall_clock()))
+                timestamp=read.first_timestamp_ms or 0.0, at=starts_at))
         if read.queued:
             self._played_until_ms = read.last_timestamp_ms
             if read.first_timestamp_ms is not None:
-                self.sync.note_audio(read.first_timestamp_ms, self.wall_clock())
+                self.sync.note_audio(read.first_timestamp_ms, starts_at)
         if self.playing and len(self.queue) == 0:
             self.playing = False
             self._on_event("playback-finished", PlaybackEvent(
                 timestamp=self._played_until_ms or 0.0,
-                at=self.wall_clock() + read.queued * 1000 / TRACK_RATE))
+                at=starts_at + read.queued * 1000 / TRACK_RATE))
 
-    def _waits_for_video(self) -> bool:
-        """A new utterance starts just before the renderer's frames of its time go out
-        (sync.py)."""
+    def _lead_in_samples(self) -> int:
+        """The silence this frame starts with: all of it while a new utterance waits for the
+        renderer's frames of its time (sync.py); when it starts within the frame, what comes
+        before its start (to the sample, not to the 20 ms frame)."""
         head = self.queue.head_timestamp_ms
         if self.playing or head is None:
-            return False
-        half_frame_ms = FRAME_SAMPLES * 500 / TRACK_RATE
+            return 0
         now = self.wall_clock()
         if not plausible(head, now):
-            return False
-        return now + half_frame_ms < head + self.sync.speech_hold_ms()
+            return 0
+        wait_ms = head + self.sync.speech_hold_ms() - now
+        return round(min(max(wait_ms, 0.0), FRAME_MS) * TRACK_RATE / 1000)
 
     def interrupt(self, dropped_frames: int = 0) -> PlaybackInterruptedEvent:
         """Drop everything queued; the next frame played is silence.

@@ -24,11 +24,14 @@ so the playout holds the start of each utterance by the renderer's lag instead:
 the audio of T then goes out with the frame of T.
 
 A browser plays audio later after it arrives than video: Chromium's audio jitter
-buffer and output add some 35 ms more than its video path. Left to itself it shows
-the frame of T that much before the audio of T is heard, until its A/V sync has
-raised the video delay in ~15 ms steps, some 20 s after connecting. So every frame
-leaves ``audio_lead_ms`` after the audio of its time (its RTP time still says when
-that audio plays), and the browser is in sync from the start.
+buffer and output add some 35-40 ms more than its video path. Left to itself it
+shows the frame of T that much before the audio of T is heard, until its A/V sync
+has raised the video delay in ~15 ms steps, some 20 s after connecting. So every
+frame leaves ``audio_lead_ms`` after the audio of its time (its RTP time still says
+when that audio plays). Chromium's sync sees that lead as network delay and leaves
+anything within its 30 ms dead band alone; the default of 20 ms starts within it
+either way (35 ms was measured no better: Chromium sometimes corrected it into
+audio 38 ms early).
 """
 
 from __future__ import annotations

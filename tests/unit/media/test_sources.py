@@ -134,3 +134,21 @@ async def test_a_frame_pushed_with_its_audio_leaves_the_audio_lead_later() -> No
     waited_ms = source.sync.wall_clock() - pushed
     assert source.latest[1] is frame
     assert 25 < waited_ms < 80, f"expected ~35 ms, got {waited_ms:.0f} ms"
+
+
+def test_speech_held_for_a_renderer_starts_to_the_sample_not_to_the_frame() -> None:
+    out, played = playout()
+    for _ in range(40):  # frames of capture time T go out at T + 110 ms
+        out.sync.note_frame(played.wall_ms - 110)
+    out.queue.push(np.ones(TRACK_RATE // 5, np.int16), timestamp_ms=played.wall_ms)
+    for _ in range(8):
+        out.tick()
+        played.wall_ms += 20
+        out.sync.note_frame(played.wall_ms - 110)
+    first = next(i for i, (f, _) in enumerate(played.frames) if f.any())
+    assert first == 5, "the frame from 100 to 120 ms holds the start"
+    samples = played.frames[first][0]
+    assert not samples[:FRAME_SAMPLES // 2].any() and samples[FRAME_SAMPLES // 2:].all(), \
+        "silence for its first 10 ms, speech from 110 ms on"
+    assert played.events[0] == ("playback-started", PlaybackEvent(timestamp=5000.0, at=5110.0))
+    assert out.sync.audio_delay_ms == pytest.approx(110.0)
