@@ -779,9 +779,12 @@ async def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
     """Start the system, a browser and the feeds; measure every phase into ``result``."""
     check_stamp()
     loads = [os.getloadavg()[0]]
-    system = await create_streaming_system({"webrtc": {
-        "signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
-        "iceHostAddresses": ["127.0.0.1"]}})
+    media = {} if args.audio_lead_ms is None else {"audioLeadMs": args.audio_lead_ms}
+    system = await create_streaming_system({
+        "webrtc": {"signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
+                   "iceHostAddresses": ["127.0.0.1"]},
+        "media": media})
+    result["audio_lead_ms"] = system.config.media.audio_lead_ms
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(stop_quietly, system)
         await system.start()
@@ -837,6 +840,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="fresh pages for time to first frame (0: skip)")
     parser.add_argument("--no-av-sync-ab", action="store_true",
                         help="skip the A/V sync A/B diagnostic (run after the 1-viewer phase)")
+    parser.add_argument("--audio-lead-ms", type=float, default=None,
+                        help="media.audioLeadMs (default: the system's)")
     parser.add_argument("--no-netns", action="store_true", help="stay on the host network")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
