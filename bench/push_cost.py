@@ -33,7 +33,7 @@ def summary(samples_s: list[float]) -> dict[str, float]:
             "n": len(us)}
 
 
-async def run(seconds: float) -> dict[str, object]:
+async def run(seconds: float, audio_lead_ms: float | None) -> dict[str, object]:
     face = TalkingFace(1.0)
     faces = [face.frame() for _ in range(30)]
     t = np.arange(1600) / 16000
@@ -41,8 +41,9 @@ async def run(seconds: float) -> dict[str, object]:
     video_s: list[float] = []
     audio_s: list[float] = []
     copy_s: list[float] = []
+    media = {} if audio_lead_ms is None else {"audioLeadMs": audio_lead_ms}
     async with await create_streaming_system(
-            {"webrtc": {**LOOPBACK_WEBRTC, "signalingPort": 0}}) as system:
+            {"webrtc": {**LOOPBACK_WEBRTC, "signalingPort": 0}, "media": media}) as system:
         await system.start()
         viewer = RtcClient(f"ws://127.0.0.1:{system.server.port}/")
         if "--no-viewer" not in sys.argv:
@@ -74,8 +75,10 @@ async def run(seconds: float) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--audio-lead-ms", type=float, default=None,
+                        help="media.audioLeadMs (default: the system's)")
     args, _ = parser.parse_known_args()
-    print(json.dumps(asyncio.run(run(args.seconds))))
+    print(json.dumps(asyncio.run(run(args.seconds, args.audio_lead_ms))))
 
 
 if __name__ == "__main__":

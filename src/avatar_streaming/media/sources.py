@@ -33,6 +33,11 @@ MIN_HOLD_MS = 5.0
 """A frame due sooner than this goes at once (about what a timer and the encoder's wake-up
 cost); its RTP time tells the browser the rest."""
 HALF_FRAME_MS = 1000 / 60
+CONVERT_HELD_AFTER = 2
+"""A held frame's pixels wait in the bridge's ring (4 slots) for the encoder's thread to
+convert them; once this many newer frames were pushed, the push converts it instead, before
+the ring reuses its slot. A frame held only briefly (as the audio lead holds each one) is
+thus left to the encoder's thread; frames of a renderer running ahead are kept."""
 
 
 class VideoSource:
@@ -44,10 +49,16 @@ class VideoSource:
         self._next: asyncio.Future[None] | None = None
         self.sync = sync or AvSync()
         self._held: deque[tuple[float, Picture]] = deque()
+        self._pushes = 0
+        self._unconverted: deque[tuple[int, Picture]] = deque()
+        """Held frames still in the ring, with the number of their push (in ``_held``'s
+        order)."""
         self._timer: asyncio.TimerHandle | None = None
 
     def publish(self, picture: Picture) -> None:
         """Show ``picture`` now, or hold it until the audio of its capture time plays."""
+        self._pushes += 1
+        self._keep_readable()
         if picture.timestamp_ms is None:
             self._show(picture)
             return
@@ -56,18 +67,30 @@ class VideoSource:
         if ahead_ms <= MIN_HOLD_MS or ahead_ms > MAX_HOLD_MS:
             self._show(picture)
             return
-        if picture.yuv() is None:  # converted now: the ring slot it sits in is reused
-            return
         self._held.append((due_ms, picture))
+        self._unconverted.append((self._pushes, picture))
         if len(self._held) > MAX_HELD_FRAMES:
-            self._show(self._held.popleft()[1])
+            self._show(self._pop_held())
         if self._timer is None:
             self._arm(ahead_ms)
+
+    def _keep_readable(self) -> None:
+        """Convert the held frames pushed CONVERT_HELD_AFTER pushes ago or earlier."""
+        while self._unconverted and self._pushes - self._unconverted[0][0] >= CONVERT_HELD_AFTER:
+            self._unconverted.popleft()[1].yuv()
+
+    def _pop_held(self) -> Picture:
+        """The oldest held frame, no longer held (the encoder's thread converts it now)."""
+        picture = self._held.popleft()[1]
+        if self._unconverted and self._unconverted[0][1] is picture:
+            self._unconverted.popleft()
+        return picture
 
     def drop_held(self) -> int:
         """Drop the frames waiting for their audio (barge-in); return how many."""
         dropped = len(self._held)
         self._held.clear()
+        self._unconverted.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -87,7 +110,7 @@ class VideoSource:
         now = self.sync.wall_clock()
         due = None
         while self._held and self._held[0][0] <= now + HALF_FRAME_MS:
-            due = self._held.popleft()[1]
+            due = self._pop_held()
         if due is not None:
             self._show(due)
         if self._held:

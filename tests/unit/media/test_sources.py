@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import av
 import numpy as np
 import pytest
 
+from avatar_streaming import VideoFrame
 from avatar_streaming.media.audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from avatar_streaming.media.pixels import PixelRing
 from avatar_streaming.media.sources import AudioPlayout, VideoSource
 from avatar_streaming.media.sync import AvSync
-from avatar_streaming.media.video import Picture
+from avatar_streaming.media.video import Picture, accept_frame
 from avatar_streaming.types import PlaybackEvent, PlaybackInterruptedEvent
 
 
@@ -152,3 +155,35 @@ def test_speech_held_for_a_renderer_starts_to_the_sample_not_to_the_frame() -> N
         "silence for its first 10 ms, speech from 110 ms on"
     assert played.events[0] == ("playback-started", PlaybackEvent(timestamp=5000.0, at=5110.0))
     assert out.sync.audio_delay_ms == pytest.approx(110.0)
+
+
+async def test_a_briefly_held_frame_is_converted_by_the_encoder_not_in_the_push() -> None:
+    source = VideoSource(16, 16, AvSync(audio_lead_ms=30))
+    converted_in: list[str] = []
+
+    def convert() -> av.VideoFrame:
+        converted_in.append("loop" if threading.current_thread() is threading.main_thread()
+                            else "thread")
+        return av.VideoFrame(16, 16, "yuv420p")
+
+    seq, _ = source.latest
+    source.publish(Picture(convert, source.sync.wall_clock()))
+    assert source.held == 1 and converted_in == [], "held, its pixels still in the ring"
+    await source.wait_newer(seq, 1.0)
+    await asyncio.get_running_loop().run_in_executor(None, source.latest[1].yuv)
+    assert converted_in == ["thread"], "converted once, off the event loop"
+
+
+async def test_frames_of_a_renderer_running_ahead_outlive_the_pixel_ring() -> None:
+    ring, source = PixelRing(4), VideoSource(16, 16)
+    now = source.sync.wall_clock()
+    pictures = []
+    for i in range(12):  # pushed in a burst, shown 200 ms on
+        shade = np.full((16, 16, 4), i * 20, np.uint8)
+        pictures.append(accept_frame(VideoFrame(shade, 16, 16, now + 200 + i), ring))
+        source.publish(pictures[-1])
+    assert source.held == 12
+    frames = [p.yuv() for p in pictures]
+    assert all(f is not None for f in frames[:10]), "the ring reused no held frame's slot"
+    lumas = [int(f.to_ndarray()[0, 0]) for f in frames if f is not None]
+    assert lumas == sorted(lumas) and len(set(lumas)) == len(lumas), "each kept its own pixels"
