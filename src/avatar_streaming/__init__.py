@@ -7,7 +7,14 @@ for the users' microphones on its "incoming-audio" event.
 from __future__ import annotations
 
 from .bridge import MediaBridge
-from .config import IceServer, JanusConfig, MediaConfig, StreamingSystemConfig, WebRTCConfig
+from .config import (
+    IceServer,
+    JanusConfig,
+    MediaConfig,
+    RoomsConfig,
+    StreamingSystemConfig,
+    WebRTCConfig,
+)
 from .errors import (
     AudioQueueFullError,
     AvatarStreamingError,
@@ -18,10 +25,14 @@ from .errors import (
     NegotiationError,
     ProtocolError,
     RemoteError,
+    RoomError,
+    RoomLimitError,
     SfuError,
     SfuSessionLost,
 )
+from .rooms import Room
 from .rtc.peer import Peer
+from .signaling.access import make_room_token
 from .signaling.server import SignalingServer
 from .system import StreamingSystem, create_streaming_system
 from .types import (
@@ -32,6 +43,7 @@ from .types import (
     PeerDisconnectedEvent,
     PlaybackEvent,
     PlaybackInterruptedEvent,
+    RoomClosedEvent,
     VideoFrame,
 )
 
@@ -57,6 +69,11 @@ __all__ = [
     "PlaybackInterruptedEvent",
     "ProtocolError",
     "RemoteError",
+    "Room",
+    "RoomClosedEvent",
+    "RoomError",
+    "RoomLimitError",
+    "RoomsConfig",
     "SfuError",
     "SfuSessionLost",
     "SignalingServer",
@@ -65,4 +82,5 @@ __all__ = [
     "VideoFrame",
     "WebRTCConfig",
     "create_streaming_system",
+    "make_room_token",
 ]

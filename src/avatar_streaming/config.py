@@ -7,7 +7,9 @@ validation, and every error names the key, what was expected and what came.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import re
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -79,6 +81,47 @@ class JanusConfig:
                 _check_str(f"webrtc.sfu.{key}", value)
         _check_str("webrtc.sfu.display", self.display)
 
+    def room_for(self, name: str) -> int:
+        """The Janus room id that our room ``name`` publishes into: ``room`` for the default
+        room; for any other, ``room`` plus the first 6 bytes of the SHA-256 of its name
+        (UTF-8) as a big-endian integer, modulo 2**53 - 1 (Janus's ids are JSON integers),
+        plus 1 when that lands on 0. Stable across runs and processes."""
+        if name == DEFAULT_ROOM:
+            return self.room
+        digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:6], "big")
+        return (self.room + digest) % (2**53 - 1) or 1
+
+
+ROOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a room name may be: 1-64 letters, digits, ``_`` or ``-``."""
+DEFAULT_ROOM = "default"
+"""The room a client joins when it names none: the contract's one avatar."""
+
+
+def check_room_name(name: object) -> str:
+    """``name`` if it is a valid room name; ValueError saying what was expected otherwise."""
+    if not isinstance(name, str) or ROOM_NAME.fullmatch(name) is None:
+        raise ValueError(f"room: expected 1-64 characters of A-Z, a-z, 0-9, '_' or '-', "
+                         f"got {str(name)[:80]!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class RoomsConfig:
+    """``webrtc.rooms``: one conversation per room (see rooms.py)."""
+
+    on_demand: bool = False
+    """Open a room the first time a client names it (else an unknown room is refused)."""
+    max_rooms: int = 100
+    """The most rooms open at once, the default room included."""
+    idle_close_s: float = 30.0
+    """A room opened on demand closes this long after its last peer left."""
+
+    def __post_init__(self) -> None:
+        _check_bool("webrtc.rooms.onDemand", self.on_demand)
+        _check_int("webrtc.rooms.maxRooms", self.max_rooms, 1, 100_000)
+        _check_number("webrtc.rooms.idleCloseS", self.idle_close_s, 0.01, 86_400)
+
 
 @dataclass(frozen=True)
 class WebRTCConfig:
@@ -117,6 +160,10 @@ class WebRTCConfig:
     sfu: JanusConfig | None = None
     """If set, also publish our streams once into this SFU and take its users' microphones
     from there (browsers may still connect directly)."""
+    rooms: RoomsConfig = field(default_factory=RoomsConfig)
+    token_secret: str | None = None
+    """If set, clients may present a room-scoped JWT (HS256) signed with it
+    (``make_room_token``); see signaling/access.py."""
 
     def __post_init__(self) -> None:
         _check_int("webrtc.signalingPort", self.signaling_port, 0, 65535)
@@ -147,6 +194,10 @@ class WebRTCConfig:
                 or not all(isinstance(o, str) and "://" in o for o in self.allowed_origins)):
             raise ConfigError(f"webrtc.allowedOrigins: expected a list of origins like "
                               f"'https://example.com', got {self.allowed_origins!r}")
+        if not isinstance(self.rooms, RoomsConfig):
+            raise ConfigError(f"webrtc.rooms: expected a RoomsConfig, got {self.rooms!r}")
+        if self.token_secret is not None:
+            _check_str("webrtc.tokenSecret", self.token_secret)
         if self.sfu is not None and not isinstance(self.sfu, JanusConfig):
             raise ConfigError(f"webrtc.sfu: expected a JanusConfig, got {self.sfu!r}")
 
@@ -281,6 +332,17 @@ def _sfu(key: str, value: Any) -> JanusConfig | None:
     return JanusConfig(**_translate(key, rest, _JANUS_KEYS))
 
 
+def _rooms(key: str, value: Any) -> RoomsConfig:
+    _check_mapping(key, value)
+    return RoomsConfig(**_translate(key, value, _ROOMS_KEYS))
+
+
+_ROOMS_KEYS: dict[str, tuple[str, Converter]] = {
+    "onDemand": ("on_demand", _same),
+    "maxRooms": ("max_rooms", _same),
+    "idleCloseS": ("idle_close_s", _same),
+}
+
 _JANUS_KEYS: dict[str, tuple[str, Converter]] = {
     "url": ("url", _same),
     "room": ("room", _same),
@@ -308,6 +370,8 @@ _WEBRTC_KEYS: dict[str, tuple[str, Converter]] = {
     "authToken": ("auth_token", _same),
     "allowedOrigins": ("allowed_origins", lambda key, v: tuple(v) if isinstance(v, list) else v),
     "sfu": ("sfu", _sfu),
+    "rooms": ("rooms", _rooms),
+    "tokenSecret": ("token_secret", _same),
 }
 
 _MEDIA_KEYS: dict[str, tuple[str, Converter]] = {

@@ -10,10 +10,12 @@ errors carry the text that goes back to the client in an ``error`` message::
     │   ├── ConfigError            bad configuration key or value
     │   ├── FrameError             a VideoFrame that does not fit its declared shape
     │   ├── ChunkError             an AudioChunk that does not fit its declared shape
-    │   └── AudioQueueFullError    pushing more audio than the queue holds
+    │   ├── AudioQueueFullError    pushing more audio than the queue holds
+    │   └── RoomLimitError         one room more than maxRooms, or closing the default room
     └── RemoteError
         ├── ProtocolError          a signaling message that is malformed or out of order
         ├── NegotiationError       an offer or candidate that cannot be applied
+        ├── RoomError              a room that does not exist, or one too many
         └── SfuError               the SFU (Janus) refused a request or answered nonsense
             └── SfuSessionLost     the SFU forgot our session (restarted, timed out) or is gone
 """
@@ -45,6 +47,10 @@ class AudioQueueFullError(CallerError):
     """The pushed audio would overflow the playback queue; nothing of it was queued."""
 
 
+class RoomLimitError(CallerError):
+    """Opening one room more than ``webrtc.rooms.maxRooms``, or closing the default room."""
+
+
 class RemoteError(AvatarStreamingError):
     """The remote peer sent something we cannot use.
 
@@ -59,6 +65,16 @@ class ProtocolError(RemoteError):
 class NegotiationError(RemoteError):
     """An offer or ICE candidate could not be applied."""
 
+
+class RoomError(RemoteError):
+    """A client named a room that is not open (and may not be opened), or one room too many.
+
+    ``status`` is the HTTP status that says so (404, 503).
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class SfuError(RemoteError):

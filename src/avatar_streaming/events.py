@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -27,3 +28,16 @@ class EventEmitter(AsyncIOEventEmitter):
         if event == "error":
             log.error("unhandled error in a %s listener", type(self).__name__,
                       exc_info=error if isinstance(error, BaseException) else None)
+
+    async def emit_and_wait(self, event: str, *args: Any) -> None:
+        """Call the listeners of ``event`` in turn, awaiting those that are async, before
+        returning: for events the caller must let its listeners act on first (a room's
+        "room-opened" comes before its first peer gets its config). A listener that raises
+        is logged and the next one still runs."""
+        for listener in self.listeners(event):
+            try:
+                result = listener(*args)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("a %r listener of %s failed", event, type(self).__name__)

@@ -1,13 +1,15 @@
-"""GET /metrics: the system's figures in Prometheus' text format.
+"""GET /metrics: the system's figures in Prometheus' text format, a series per room.
 
-Counters and gauges are read from the running system when Prometheus scrapes
-(nothing is added to the media path); only the push latency is a histogram,
-observed by the bridge as frames are pushed. Each system has its own registry.
+Counters and gauges are read from the rooms when Prometheus scrapes (nothing is
+added to the media path); only the push latency is a histogram, observed by each
+room's bridge as frames are pushed. Every series is labelled ``room``; a room's
+series go when it closes, so there are at most ``maxRooms`` of each. Each system
+has its own registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -15,54 +17,81 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from .system import StreamingSystem
+    from .rooms import Room
 
 PREFIX = "avatar_streaming"
 LATENCY_BUCKETS_MS = (1, 2, 5, 10, 20, 33, 50, 100, 200, 500, 1000)
+LABELS = ["room", "kind"]
+"""Every series has the room; the RTP ones also the stream's kind."""
 
 
 class SystemMetrics(Collector):
-    def __init__(self, system: StreamingSystem) -> None:
-        self._system = system
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.push_latency_ms = Histogram(
             f"{PREFIX}_video_push_latency_ms", "Frame latency at push: push time minus "
-            "capture timestamp, ms", buckets=LATENCY_BUCKETS_MS, registry=self.registry)
+            "capture timestamp, ms", labelnames=["room"], buckets=LATENCY_BUCKETS_MS,
+            registry=self.registry)
+        self._rooms: Callable[[], Iterable[Room]] = tuple
+        self._peers: Callable[[str], int] = lambda room: 0
         self.registry.register(self)
+
+    def watch(self, rooms: Callable[[], Iterable[Room]], peers: Callable[[str], int]) -> None:
+        """Where the figures come from: the open rooms, and each room's connected peers."""
+        self._rooms, self._peers = rooms, peers
+
+    def add_room(self, room: Room) -> None:
+        room.bridge.metrics.latency_observer = self.push_latency_ms.labels(room=room.name).observe
+
+    def remove_room(self, room: Room) -> None:
+        room.bridge.metrics.latency_observer = None
+        try:
+            self.push_latency_ms.remove(room.name)
+        except KeyError:  # it never saw a frame
+            pass
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
     def collect(self) -> Iterator[Metric]:
-        system = self._system
-        metrics = system.bridge.metrics
-        yield GaugeMetricFamily(f"{PREFIX}_peers", "Connected peers",
-                                value=system.server.peer_count)
-        yield _counter("video_frames", "Video frames pushed", metrics.video_frames)
-        yield _counter("dropped_frames", "Frames pushed later than 1.5 frame intervals",
-                       metrics.dropped_frames)
-        yield _counter("audio_chunks", "Audio chunks pushed", metrics.audio_chunks)
-        yield _counter("incoming_audio_chunks", "Microphone chunks emitted",
-                       system.incoming_audio_chunks)
-        encoder = system.video_encoder
-        yield _counter("video_frames_encoded", "Frames encoded (once for every viewer)",
-                       encoder.frames_encoded)
-        yield _counter("video_keyframes", "Keyframes encoded", encoder.keyframes)
-        yield _counter("video_encode_seconds", "Time spent encoding video",
-                       encoder.encode_seconds)
-        for stream in (system.video_stream, system.audio_stream):
-            labels = {"kind": stream.kind}
-            for name, help_text, value in (
-                    ("packets_sent", "RTP packets sent, all viewers", stream.packets_sent),
-                    ("bytes_sent", "RTP payload bytes sent, all viewers", stream.bytes_sent),
-                    ("nacks_received", "Packets viewers asked for again (NACK)",
-                     stream.nacks_received),
-                    ("keyframe_requests_received", "PLI and FIR received",
-                     stream.keyframe_requests_received)):
-                family = CounterMetricFamily(f"{PREFIX}_{name}", help_text, labels=["kind"])
-                family.add_metric([labels["kind"]], value)
-                yield family
+        rooms = list(self._rooms())
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
 
+        def add(kind: type[CounterMetricFamily | GaugeMetricFamily], name: str, help_text: str,
+                labels: list[str], value: float) -> None:
+            family = families.get(name)
+            if family is None:
+                family = families[name] = kind(f"{PREFIX}_{name}", help_text,
+                                               labels=LABELS[:len(labels)])
+            family.add_metric(labels, value)
 
-def _counter(name: str, help_text: str, value: float) -> CounterMetricFamily:
-    return CounterMetricFamily(f"{PREFIX}_{name}", help_text, value=value)
+        for room in rooms:
+            name = room.name
+            metrics = room.bridge.metrics
+            encoder = room.video_encoder
+            add(GaugeMetricFamily, "peers", "Connected peers", [name], self._peers(name))
+            for key, help_text, value in (
+                    ("video_frames", "Video frames pushed", metrics.video_frames),
+                    ("dropped_frames", "Frames pushed later than 1.5 frame intervals",
+                     metrics.dropped_frames),
+                    ("audio_chunks", "Audio chunks pushed", metrics.audio_chunks),
+                    ("incoming_audio_chunks", "Microphone chunks emitted",
+                     room.incoming_audio_chunks),
+                    ("video_frames_encoded", "Frames encoded (once for every viewer)",
+                     encoder.frames_encoded),
+                    ("video_keyframes", "Keyframes encoded", encoder.keyframes),
+                    ("video_encode_seconds", "Time spent encoding video",
+                     encoder.encode_seconds)):
+                add(CounterMetricFamily, key, help_text, [name], value)
+            for stream in (room.video_stream, room.audio_stream):
+                for key, help_text, value in (
+                        ("packets_sent", "RTP packets sent, all viewers", stream.packets_sent),
+                        ("bytes_sent", "RTP payload bytes sent, all viewers",
+                         stream.bytes_sent),
+                        ("nacks_received", "Packets viewers asked for again (NACK)",
+                         stream.nacks_received),
+                        ("keyframe_requests_received", "PLI and FIR received",
+                         stream.keyframe_requests_received)):
+                    add(CounterMetricFamily, key, help_text, [name, stream.kind], value)
+        yield from families.values()
+

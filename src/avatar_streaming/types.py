@@ -44,6 +44,8 @@ class AudioChunk:
     format: AudioFormat = "PCM"
     peer_id: str | None = None
     """For "incoming-audio": the peer whose microphone this is."""
+    room: str | None = None
+    """For "incoming-audio": the room of that peer."""
 
 
 @dataclass(frozen=True)
@@ -58,18 +60,22 @@ class PeerDisconnectedEvent:
 
     peer_id: str
     reason: str
+    """Also "room-closed": the peer's room was closed under it."""
+    room: str = "default"
 
 
 @dataclass(frozen=True)
 class OfferEvent:
     peer_id: str
     offer: dict[str, Any]
+    room: str = "default"
 
 
 @dataclass(frozen=True)
 class AnswerEvent:
     peer_id: str
     answer: dict[str, Any]
+    room: str = "default"
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,18 @@ class IceCandidateEvent:
     peer_id: str
     candidate: dict[str, Any] | None
     """The client's RTCIceCandidateInit; None marks the end of its candidates."""
+    room: str = "default"
+
+
+@dataclass(frozen=True)
+class RoomClosedEvent:
+    """Payload of "room-closed"."""
+
+    room: str
+    """The room's name."""
+    reason: str
+    """"closed" (``room.close()``), "idle" (opened on demand, nobody left for
+    ``idleCloseS``) or "server-stop"."""
 
 
 @dataclass(frozen=True)

@@ -44,16 +44,17 @@ async def test_metrics_status_and_health(make_system: MakeSystem) -> None:
                 status = await response.json()
             async with session.get(f"{base}/healthz") as response:
                 assert response.status == 200
-    video, audio = (("kind", "video"),), (("kind", "audio"),)
-    assert scraped[("avatar_streaming_peers", ())] == 1
-    assert scraped[("avatar_streaming_video_frames_total", ())] > 10
+    room = (("room", "default"),)
+    video, audio = (("kind", "video"), *room), (("kind", "audio"), *room)
+    assert scraped[("avatar_streaming_peers", room)] == 1
+    assert scraped[("avatar_streaming_video_frames_total", room)] > 10
     assert scraped[("avatar_streaming_packets_sent_total", video)] > 10
     assert scraped[("avatar_streaming_bytes_sent_total", video)] > 1_000
     assert scraped[("avatar_streaming_packets_sent_total", audio)] > 10
     assert scraped[("avatar_streaming_keyframe_requests_received_total", video)] >= 1
-    assert scraped[("avatar_streaming_video_encode_seconds_total", ())] > 0
-    assert scraped[("avatar_streaming_video_push_latency_ms_count", ())] == \
-        scraped[("avatar_streaming_video_frames_total", ())]
+    assert scraped[("avatar_streaming_video_encode_seconds_total", room)] > 0
+    assert scraped[("avatar_streaming_video_push_latency_ms_count", room)] == \
+        scraped[("avatar_streaming_video_frames_total", room)]
     assert status["peerCount"] == 1 and status["metrics"]["videoFrames"] > 10
     await client.close()
 
@@ -72,7 +73,7 @@ async def test_a_session_logs_one_line_per_event_with_its_peer_id(
         await client.send({"type": "no-such-message"})
         await client.expect("error")
         await system.bridge.interrupt()
-        peer_id = next(iter(system.server._sessions))
+        peer_id = system.server.peers[0].id
         await client.close()
         await wait_until(lambda: system.get_status()["peerCount"] == 0)
     ours = [r for r in caplog.records if r.name.startswith("avatar_streaming")]

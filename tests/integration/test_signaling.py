@@ -26,7 +26,8 @@ async def test_config_message_comes_first(make_system: MakeSystem) -> None:
     client = SignalingClient(ws_url(system))
     await client.open()
     config = await client.expect("config")
-    assert set(config) == {"type", "peerId", "iceServers", "videoCodec", "audioCodec"}
+    assert set(config) == {"type", "peerId", "iceServers", "videoCodec", "audioCodec", "room"}
+    assert config["room"] == "default", "no ?room=: the default room"
     assert config["iceServers"] == [{"urls": ["stun:127.0.0.1:3478"]}]
     assert (config["videoCodec"], config["audioCodec"]) == ("H264", "pcmu")
     assert len(config["peerId"]) >= 8

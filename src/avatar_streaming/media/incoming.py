@@ -37,9 +37,11 @@ class IncomingAudio:
     """Reads one peer's remote audio track and emits AudioChunks of ``chunk_ms``."""
 
     def __init__(self, track: MediaStreamTrack, peer_id: str, *, sample_rate: int,
-                 channels: int, chunk_ms: int, emit: Callable[[AudioChunk], None]) -> None:
+                 channels: int, chunk_ms: int, emit: Callable[[AudioChunk], None],
+                 room: str | None = None) -> None:
         self._track = track
         self._peer_id = peer_id
+        self._room = room
         self._rate = sample_rate
         self._channels = channels
         self._emit = emit
@@ -65,6 +67,7 @@ class IncomingAudio:
                 self._emit(AudioChunk(
                     data=samples.tobytes(), sample_rate=self._rate, channels=self._channels,
                     timestamp=time.time() * 1000, format="PCM", peer_id=self._peer_id,
+                    room=self._room,
                 ))
 
     def _convert(self, frame: av.AudioFrame) -> np.ndarray:

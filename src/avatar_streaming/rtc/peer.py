@@ -23,7 +23,7 @@ from aiortc.exceptions import InternalError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from ..config import WebRTCConfig
+from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import NegotiationError
 from ..events import EventEmitter
 from ..signaling.protocol import ClientIceCandidate
@@ -53,9 +53,18 @@ class Peer(EventEmitter):
     """Events: "connected" (media flows), "failed" (ICE or DTLS failed), "lost" (the
     connection closed underneath us)."""
 
-    def __init__(self, peer_id: str, config: WebRTCConfig, media: PeerMedia) -> None:
+    def __init__(self, peer_id: str, config: WebRTCConfig, media: PeerMedia, *,
+                 room: str = DEFAULT_ROOM, identity: str | None = None,
+                 mic: bool = True) -> None:
         super().__init__()
         self.id = peer_id
+        self.room = room
+        """The name of the room this peer is in."""
+        self.identity = identity
+        """Who the user is, as its room token said (``sub``); None without one."""
+        self.mic = mic
+        """Whether this peer may send a microphone (its room token's ``mic``): without it,
+        our answer's audio is sendonly and nothing it sends is heard."""
         self.state = PeerState.CONNECTING
         self._config = config
         self._media = media
@@ -102,7 +111,7 @@ class Peer(EventEmitter):
         if "video" in kinds:
             self._add_sender(pc, "video", "sendonly")
         if "audio" in kinds:
-            self._add_sender(pc, "audio", "sendrecv")
+            self._add_sender(pc, "audio", "sendrecv" if self.mic else "sendonly")
         offer = filter_offer_candidates(offer_sdp, self._config.ice_host_addresses)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
@@ -183,7 +192,7 @@ class Peer(EventEmitter):
     def _on_track(self, track: MediaStreamTrack) -> None:
         log.info("peer %s: receiving its %s", self.id,
                  "microphone" if track.kind == "audio" else f"{track.kind} track")
-        if track.kind == "audio":
+        if track.kind == "audio" and self.mic:
             self._readers.append(self._media.on_remote_audio(self, track))
 
     async def close(self) -> None:

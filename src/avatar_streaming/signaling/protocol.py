@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import WebRTCConfig
+from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import ProtocolError
 
 # --- client -> server -------------------------------------------------------
@@ -57,6 +57,7 @@ class Config:
     ice_servers: list[dict[str, Any]]
     video_codec: str
     audio_codec: str
+    room: str = DEFAULT_ROOM
 
 
 @dataclass(frozen=True)
@@ -94,17 +95,17 @@ MAX_SDP_CHARS = 60_000
 # --- GET /sfu: where the page watches when the system relays through Janus ----
 
 
-def sfu_info(config: WebRTCConfig) -> dict[str, Any] | None:
-    """What the page needs to watch through the SFU, or None when there is none.
+def sfu_info(config: WebRTCConfig, room: str = DEFAULT_ROOM) -> dict[str, Any] | None:
+    """What the page needs to watch ``room`` through the SFU, or None when there is none.
 
-    The Janus URL, the room, the display name our publisher goes by and the ICE
+    The Janus URL, the room's Janus room id, the display name our publisher goes by and the ICE
     servers (the ones the ``config`` message gives too). Never the room's secret or
     pin, nor Janus's token or API secret: a user who needs the pin adds ``?pin=``.
     """
     sfu = config.sfu
     if sfu is None:
         return None
-    return {"type": "janus", "url": sfu.url, "room": sfu.room, "display": sfu.display,
+    return {"type": "janus", "url": sfu.url, "room": sfu.room_for(room), "display": sfu.display,
             "pinned": sfu.pin is not None,
             "iceServers": [s.to_json() for s in config.ice_servers]}
 
@@ -112,10 +113,10 @@ def sfu_info(config: WebRTCConfig) -> dict[str, Any] | None:
 def serialize(message: ServerMessage) -> str:
     """The JSON text of a server message."""
     match message:
-        case Config(peer_id, ice_servers, video_codec, audio_codec):
+        case Config(peer_id, ice_servers, video_codec, audio_codec, room):
             body: dict[str, Any] = {"type": "config", "peerId": peer_id,
                                     "iceServers": ice_servers, "videoCodec": video_codec,
-                                    "audioCodec": audio_codec}
+                                    "audioCodec": audio_codec, "room": room}
         case Ping():
             body = {"type": "ping"}
         case Answer(peer_id, _):

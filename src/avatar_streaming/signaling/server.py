@@ -1,6 +1,10 @@
 """The aiohttp server: the WebSocket at "/", the client page, health and status, and
 "/sfu", which tells the page where to watch when we relay through Janus.
 
+A client names its room as ``?room=NAME`` (none: the default room). The access policy
+(access.py) lets it in or refuses it before the upgrade; the rooms (``RoomDirectory``)
+give its peer the room's media; the registry (registry.py) keeps it.
+
 Events: "peer-connected" (Peer), "peer-disconnected" (PeerDisconnectedEvent),
 "offer", "answer", "ice-candidate" (observed signaling), "incoming-audio"
 (AudioChunk from a browser microphone), "media-video-frame" and
@@ -10,40 +14,51 @@ Events: "peer-connected" (Peer), "peer-disconnected" (PeerDisconnectedEvent),
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import secrets
 import socket
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from ..config import WebRTCConfig
+from ..errors import RoomError
 from ..events import EventEmitter
 from ..rtc.peer import Peer, PeerMedia
-from ..types import PeerDisconnectedEvent
 from . import protocol
+from .access import AccessPolicy, Grant, Refusal
+from .registry import PeerRegistry
 from .session import Session
-from .whep import WhepApi, WhepResource
+from .whep import WhepApi
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
-LOST_GRACE_S = 1.0
 STATIC = resources.files("avatar_streaming.signaling") / "static"
 
 
+class RoomDirectory(Protocol):
+    """The rooms, as the server sees them."""
+
+    async def join(self, name: str) -> PeerMedia:
+        """What a new peer of room ``name`` sends and where its microphone goes; the room is
+        opened first if it may be opened on demand. RoomError when it may not be joined."""
+
+    def room_emptied(self, name: str) -> None:
+        """Room ``name`` has no peers left."""
+
+
 class SignalingServer(EventEmitter):
-    def __init__(self, config: WebRTCConfig, media: Callable[[], PeerMedia],
+    def __init__(self, config: WebRTCConfig, rooms: RoomDirectory,
                  status: Callable[[], dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.config = config
-        self._media = media
+        self.rooms = rooms
+        self.registry = PeerRegistry(config.max_clients, self.emit, rooms.room_emptied)
+        self.access = AccessPolicy(config)
         self._status = status
-        self._sessions: dict[str, Session | WhepResource] = {}
-        self._connected: set[str] = set()
         self._runner: web.AppRunner | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
         self.port: int | None = None
@@ -53,12 +68,16 @@ class SignalingServer(EventEmitter):
 
     @property
     def peer_count(self) -> int:
-        """Peers whose WebRTC connection is up."""
-        return len(self._connected)
+        """Peers whose WebRTC connection is up, in every room."""
+        return self.registry.connected_count()
 
     @property
     def peers(self) -> list[Peer]:
-        return [s.peer for s in self._sessions.values()]
+        return self.registry.peers()
+
+    @property
+    def accepting(self) -> bool:
+        return self._runner is not None
 
     async def start(self) -> None:
         app = web.Application()
@@ -68,7 +87,7 @@ class SignalingServer(EventEmitter):
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/sfu", self._sfu_json)
         app.router.add_static("/static", str(STATIC))
-        WhepApi(self).add_routes(app)
+        WhepApi(self.registry, self.access, self.rooms, self.config, self.emit).add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         sock = _listening_socket(self.config.signaling_host, self.config.signaling_port)
@@ -78,77 +97,30 @@ class SignalingServer(EventEmitter):
         log.info("signaling on %s://%s:%s/", "wss" if tls else "ws", self.config.signaling_host,
                  self.port)
 
-    @property
-    def full(self) -> bool:
-        return len(self._sessions) >= self.config.max_clients
-
-    def new_peer_media(self) -> PeerMedia:
-        return self._media()
-
-    def session(self, peer_id: str) -> Session | WhepResource | None:
-        return self._sessions.get(peer_id)
-
-    def register(self, peer_id: str, session: Session | WhepResource) -> None:
-        """Count a new connection; emit "peer-connected" once its media is up, and end it
-        ("ice-failed") when ICE or DTLS fails or the connection is lost."""
-        self._sessions[peer_id] = session
-        session.peer.on("connected", lambda: self._on_connected(session.peer))
-        session.peer.on("failed", lambda: self.end(session, "ice-failed"))
-        session.peer.on("lost", lambda: self._lost(session))
-
-    async def _lost(self, session: Session | WhepResource) -> None:
-        """A client that leaves closes its WebSocket right after its peer connection: give it
-        that moment, so that a departure reads "closed" and a vanished network "ice-failed"."""
-        await asyncio.sleep(LOST_GRACE_S)
-        await self.end(session, "ice-failed")
-
-    async def end(self, session: Session | WhepResource, reason: str) -> None:
-        """Close a connection and forget it (idempotent)."""
-        await session.close(reason)
-        if self._sessions.get(session.peer.id) is session:
-            del self._sessions[session.peer.id]
-            self._on_closed(session.peer, session.close_reason or reason)
-
     async def stop(self) -> None:
         """Disconnect every peer (reason "server-stop") and stop listening. Idempotent."""
-        await asyncio.gather(*(
-            self.end(s, "server-stop") if isinstance(s, WhepResource) else s.close("server-stop")
-            for s in list(self._sessions.values())))
+        runner, self._runner = self._runner, None
+        await self.registry.end_all("server-stop")
         if self._handlers:
             await asyncio.wait(self._handlers, timeout=5)
-        runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":
-            refused = self.refuse(request)
-            return refused if refused is not None else await self._websocket(request)
+            return await self._websocket(request)
+        if self.config.rooms.on_demand and "room" not in request.query:
+            # a conversation of one's own: a fresh room, kept in the URL (reload, share)
+            raise web.HTTPFound(request.rel_url.update_query(room=secrets.token_urlsafe(6)))
         return web.FileResponse(str(STATIC / "index.html"))
-
-    def refuse(self, request: web.Request) -> web.Response | None:
-        """401 without the token, 403 from an origin not allowed; None to let it in."""
-        origins = self.config.allowed_origins
-        origin = request.headers.get("Origin")
-        if origins is not None and origin is not None and origin not in origins:
-            log.info("refused a connection from origin %s", origin)
-            return web.Response(status=403, text=f"origin not allowed: expected one of "
-                                                 f"{', '.join(origins)}")
-        token = self.config.auth_token
-        if token is not None and not _token_matches(request, token):
-            log.info("refused a connection without the right token")  # the token: never
-            return web.Response(status=401, text="expected a valid token (?token= or "
-                                                 "Authorization: Bearer)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return None
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     async def _metrics(self, request: web.Request) -> web.Response:
-        refused = self.refuse(request)
+        refused = self.access.admit_admin(request)
         if refused is not None:
-            return refused
+            return refused.response()
         if self.metrics_text is None:
             raise web.HTTPNotFound()
         return web.Response(body=self.metrics_text(),
@@ -156,63 +128,68 @@ class SignalingServer(EventEmitter):
                             headers={"X-Content-Type-Options": "nosniff"})
 
     async def _status_json(self, request: web.Request) -> web.Response:
-        refused = self.refuse(request)
+        refused = self.access.admit_admin(request)
         if refused is not None:
-            return refused
+            return refused.response()
         status = self._status() if self._status else {"peerCount": self.peer_count}
         return web.json_response(status)
 
     async def _sfu_json(self, request: web.Request) -> web.Response:
-        """The Janus room the page should watch through, or null (connect here directly)."""
-        refused = self.refuse(request)
-        if refused is not None:
-            return refused
-        return web.json_response(protocol.sfu_info(self.config),
+        """The Janus room the page should watch the room it names through, or null (connect
+        here directly)."""
+        grant = self.access.admit(request)
+        if isinstance(grant, Refusal):
+            return grant.response()
+        return web.json_response(protocol.sfu_info(self.config, grant.room),
                                  headers={"Cache-Control": "no-store"})
 
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        grant = self.access.admit(request)
+        if isinstance(grant, Refusal) and grant.status != 400:
+            return grant.response()  # credentials and origins: before the upgrade
         ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=None)
         await ws.prepare(request)
-        if self._runner is None:
-            await ws.close()
-            return ws
-        if self.full:
-            await ws.send_str(protocol.serialize(protocol.Error(
-                f"server full: expected at most {self.config.max_clients} clients "
-                f"(maxClients), got one more")))
-            await ws.close()
-            return ws
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
         try:
-            await self._serve(ws)
+            if isinstance(grant, Refusal):  # a bad room name: say so where a page can read it
+                await _refuse(ws, grant.text)
+            else:
+                await self._serve(ws, grant)
         finally:
             if task is not None:
                 self._handlers.discard(task)
         return ws
 
-    async def _serve(self, ws: web.WebSocketResponse) -> None:
-        peer = Peer(secrets.token_hex(8), self.config, self._media())
+    async def _serve(self, ws: web.WebSocketResponse, grant: Grant) -> None:
+        if not self.accepting:
+            await ws.close()
+            return
+        if self.registry.full:
+            await _refuse(ws, f"server full: expected at most {self.config.max_clients} "
+                              f"clients (maxClients), got one more")
+            return
+        try:
+            media = await self.rooms.join(grant.room)
+        except RoomError as exc:
+            log.info("refused a connection: %s", exc)
+            await _refuse(ws, str(exc))
+            return
+        peer = Peer(secrets.token_hex(8), self.config, media, room=grant.room,
+                    identity=grant.identity, mic=grant.mic)
         session = Session(ws, peer, self.config, self.emit)
-        self.register(peer.id, session)
-        log.info("peer %s: signaling open", peer.id)
+        self.registry.add(session)
+        log.info("peer %s: signaling open (room %s)", peer.id, peer.room)
         try:
             await session.run()
         finally:
-            await self.end(session, "closed")
+            await self.registry.end(session, "closed")
 
-    def _on_connected(self, peer: Peer) -> None:
-        if peer.id in self._sessions:
-            self._connected.add(peer.id)
-            log.info("peer %s: connected", peer.id)
-            self.emit("peer-connected", peer)
 
-    def _on_closed(self, peer: Peer, reason: str) -> None:
-        log.info("peer %s: closed (%s)", peer.id, reason)
-        if peer.id in self._connected:
-            self._connected.discard(peer.id)
-            self.emit("peer-disconnected", PeerDisconnectedEvent(peer.id, reason))
+async def _refuse(ws: web.WebSocketResponse, text: str) -> None:
+    await ws.send_str(protocol.serialize(protocol.Error(text)))
+    await ws.close()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -227,12 +204,3 @@ def _listening_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
-
-
-def _token_matches(request: web.Request, token: str) -> bool:
-    """Constant-time comparison with ?token= or an Authorization: Bearer header."""
-    given = request.query.get("token", "")
-    header = request.headers.get("Authorization", "")
-    if not given and header.lower().startswith("bearer "):
-        given = header[7:].strip()
-    return hmac.compare_digest(given.encode(), token.encode())

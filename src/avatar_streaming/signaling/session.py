@@ -55,6 +55,7 @@ class Session:
             ice_servers=[s.to_json() for s in self._config.ice_servers],
             video_codec=self._config.video_codec,
             audio_codec=self._config.audio_codec,
+            room=self.peer.room,
         ))
         pinger = asyncio.get_running_loop().create_task(self._keepalive(),
                                                         name=f"ping-{self.peer.id}")
@@ -105,13 +106,14 @@ class Session:
         match message:
             case Offer(sdp):
                 log.debug("peer %s: offer, %d bytes of SDP", self.peer.id, len(sdp))
-                self._emit("offer", OfferEvent(self.peer.id, message.to_json()))
+                self._emit("offer", OfferEvent(self.peer.id, message.to_json(), self.peer.room))
                 answer = protocol.Answer(self.peer.id, await self.peer.negotiate(sdp))
                 log.info("peer %s: answered its offer", self.peer.id)
                 await self.send(answer)
-                self._emit("answer", AnswerEvent(self.peer.id, answer.to_json()))
+                self._emit("answer", AnswerEvent(self.peer.id, answer.to_json(), self.peer.room))
             case ClientIceCandidate():
-                self._emit("ice-candidate", IceCandidateEvent(self.peer.id, message.to_json()))
+                self._emit("ice-candidate", IceCandidateEvent(self.peer.id, message.to_json(),
+                                                     self.peer.room))
                 await self.peer.add_candidate(message)
             case Pong():
                 self._missed_pongs = 0

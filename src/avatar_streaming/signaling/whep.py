@@ -1,6 +1,7 @@
 """WHEP (RFC 9725): watch with any standard WebRTC-HTTP egress player, no page needed.
 
-``POST /whep`` with an SDP offer answers 201 with the SDP answer (our candidates
+``POST /whep`` (``?room=NAME`` for a room other than the default) with an SDP offer
+answers 201 with the SDP answer (our candidates
 included) and a Location; ``PATCH`` on that Location adds trickled candidates
 (``application/trickle-ice-sdpfrag``); ``DELETE`` ends the session. The same
 token and origin checks as the WebSocket apply, and WHEP viewers count toward
@@ -11,17 +12,21 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ..errors import RemoteError
+from ..config import DEFAULT_ROOM, WebRTCConfig
+from ..errors import RemoteError, RoomError
 from ..rtc.peer import Peer
 from ..types import AnswerEvent, OfferEvent
+from .access import AccessPolicy, Refusal
 from .protocol import ClientIceCandidate
+from .registry import PeerRegistry
 
 if TYPE_CHECKING:
-    from .server import SignalingServer
+    from .server import RoomDirectory
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +48,15 @@ class WhepResource:
 
 
 class WhepApi:
-    def __init__(self, server: SignalingServer) -> None:
-        self._server = server
+    """The WHEP routes, on the server's registry, access policy and rooms."""
+
+    def __init__(self, registry: PeerRegistry, access: AccessPolicy, rooms: RoomDirectory,
+                 config: WebRTCConfig, emit: Callable[..., object]) -> None:
+        self._registry = registry
+        self._access = access
+        self._rooms = rooms
+        self._config = config
+        self._emit = emit
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/whep", self.post)
@@ -52,28 +64,33 @@ class WhepApi:
         app.router.add_delete("/whep/{peer_id}", self.delete)
 
     async def post(self, request: web.Request) -> web.Response:
-        server = self._server
-        refused = server.refuse(request)
-        if refused is not None:
-            return refused
+        """``POST /whep?room=NAME`` (no room: the default room) with an SDP offer."""
+        grant = self._access.admit(request)
+        if isinstance(grant, Refusal):
+            return grant.response()
         if request.content_type != SDP:
             return web.Response(status=415, text=f"expected Content-Type {SDP}, "
                                                  f"got {request.content_type}")
-        if server.full:
+        if self._registry.full:
             return web.Response(status=503, text=f"server full: expected at most "
-                                                 f"{server.config.max_clients} clients")
+                                                 f"{self._config.max_clients} clients")
         offer = await request.text()
-        peer = Peer(secrets.token_hex(8), server.config, server.new_peer_media())
+        try:
+            media = await self._rooms.join(grant.room)
+        except RoomError as exc:
+            return web.Response(status=exc.status, text=str(exc))
+        peer = Peer(secrets.token_hex(8), self._config, media, room=grant.room,
+                    identity=grant.identity, mic=grant.mic)
         resource = WhepResource(peer)
-        server.register(peer.id, resource)
-        server.emit("offer", OfferEvent(peer.id, {"type": "offer", "sdp": offer}))
+        self._registry.add(resource)
+        self._emit("offer", OfferEvent(peer.id, {"type": "offer", "sdp": offer}, peer.room))
         try:
             answer = await peer.negotiate(offer)
         except RemoteError as exc:
-            await server.end(resource, "closed")
+            await self._registry.end(resource, "closed")
             return web.Response(status=400, text=str(exc))
-        server.emit("answer", AnswerEvent(peer.id, {"type": "answer", "sdp": answer}))
-        log.info("peer %s: WHEP session", peer.id)
+        self._emit("answer", AnswerEvent(peer.id, {"type": "answer", "sdp": answer}, peer.room))
+        log.info("peer %s: WHEP session (room %s)", peer.id, peer.room)
         return web.Response(status=201, text=answer, content_type=SDP,
                             headers={"Location": f"/whep/{peer.id}"})
 
@@ -102,14 +119,18 @@ class WhepApi:
         resource = self._resource(request)
         if isinstance(resource, web.Response):
             return resource
-        await self._server.end(resource, "closed")
+        await self._registry.end(resource, "closed")
         return web.Response(status=200)
 
     def _resource(self, request: web.Request) -> WhepResource | web.Response:
-        refused = self._server.refuse(request)
-        if refused is not None:
-            return refused
-        resource = self._server.session(request.match_info["peer_id"])
+        """The resource the URL names, if the request may act on it: the credentials that
+        created it (the server's key, or a token for its room)."""
+        resource = self._registry.get(request.match_info["peer_id"])
+        room = resource.peer.room if isinstance(resource, WhepResource) else DEFAULT_ROOM
+        grant = self._access.admit(request.clone(rel_url=request.rel_url.update_query(
+            room=room)))
+        if isinstance(grant, Refusal):
+            return grant.response()
         if not isinstance(resource, WhepResource):
             return web.Response(status=404, text="no such WHEP session")
         return resource

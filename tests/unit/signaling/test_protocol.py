@@ -37,7 +37,7 @@ def test_client_messages_parse() -> None:
 def test_server_messages_serialize_with_the_contracts_fields() -> None:
     assert json.loads(serialize(Config("p1", [{"urls": ["stun:x"]}], "VP8", "opus"))) == {
         "type": "config", "peerId": "p1", "iceServers": [{"urls": ["stun:x"]}],
-        "videoCodec": "VP8", "audioCodec": "opus"}
+        "videoCodec": "VP8", "audioCodec": "opus", "room": "default"}
     assert json.loads(serialize(Ping())) == {"type": "ping"}
     assert json.loads(serialize(Answer("p1", "v=0"))) == {
         "type": "answer", "peerId": "p1", "data": {"type": "answer", "sdp": "v=0"}}
