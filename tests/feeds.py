@@ -6,15 +6,23 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 import numpy as np
 
-from avatar_streaming import AudioChunk, StreamingSystem, VideoFrame
+from avatar_streaming import AudioChunk, MediaBridge, VideoFrame
 from tests.signals import tone
 
 
+class HasBridge(Protocol):
+    """A system (its default room's bridge) or a room."""
+
+    @property
+    def bridge(self) -> MediaBridge: ...
+
+
 @contextlib.asynccontextmanager
-async def feeding_frames(system: StreamingSystem, image: np.ndarray,
+async def feeding_frames(system: HasBridge, image: np.ndarray,
                          fps: float = 30) -> AsyncIterator[None]:
     """Push ``image`` at ``fps`` on a fixed schedule for the duration of the block."""
     async def push() -> None:
@@ -30,7 +38,7 @@ async def feeding_frames(system: StreamingSystem, image: np.ndarray,
 
 
 @contextlib.asynccontextmanager
-async def feeding_tone(system: StreamingSystem, freq_hz: float, rate: int = 16000,
+async def feeding_tone(system: HasBridge, freq_hz: float, rate: int = 16000,
                        ahead_s: float = 0.3) -> AsyncIterator[None]:
     """Keep a continuous tone queued ``ahead_s`` ahead of playback, in 100 ms chunks."""
     chunk = tone(freq_hz, 0.1, rate)  # 0.1 s holds a whole number of cycles for round freqs

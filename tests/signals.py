@@ -31,13 +31,14 @@ def dominant_frequency(samples: np.ndarray, rate: int) -> float:
     return float(k * rate / len(x))
 
 
-def quadrants(width: int = 512, height: int = 512) -> np.ndarray:
+def quadrants(width: int = 512, height: int = 512,
+              colours: tuple[tuple[int, int, int], ...] = QUADRANT_COLOURS) -> np.ndarray:
     """An RGBA frame of four coloured quadrants."""
     img = np.zeros((height, width, 4), dtype=np.uint8)
     img[..., 3] = 255
     h, w = height // 2, width // 2
     for i, (y, x) in enumerate(((0, 0), (0, w), (h, 0), (h, w))):
-        img[y:y + h, x:x + w, :3] = QUADRANT_COLOURS[i]
+        img[y:y + h, x:x + w, :3] = colours[i]
     return img
 
 
@@ -55,14 +56,16 @@ def colours_match(got: list[tuple[int, int, int]],
 
 
 async def first_quadrant_frame(track: MediaStreamTrack, max_frames: int = 300,
-                               timeout_s: float = 10) -> av.VideoFrame:
+                               timeout_s: float = 10,
+                               colours: tuple[tuple[int, int, int], ...] = QUADRANT_COLOURS,
+                               ) -> av.VideoFrame:
     """The first received frame that shows the pushed quadrants (the first ones may be the
     placeholder shown before any push)."""
     import asyncio
 
     for _ in range(max_frames):
         frame = await asyncio.wait_for(track.recv(), timeout_s)
-        if colours_match(quadrant_centres(frame.to_ndarray(format="rgb24")), QUADRANT_COLOURS):
+        if colours_match(quadrant_centres(frame.to_ndarray(format="rgb24")), colours):
             return frame
     raise AssertionError(f"no frame showed the pushed quadrants in {max_frames} frames")
 

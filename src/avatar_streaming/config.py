@@ -196,8 +196,13 @@ class WebRTCConfig:
                               f"'https://example.com', got {self.allowed_origins!r}")
         if not isinstance(self.rooms, RoomsConfig):
             raise ConfigError(f"webrtc.rooms: expected a RoomsConfig, got {self.rooms!r}")
-        if self.token_secret is not None:
-            _check_str("webrtc.tokenSecret", self.token_secret)
+        if self.token_secret is not None and (
+                not isinstance(self.token_secret, str) or len(self.token_secret) < 32):
+            raise ConfigError("webrtc.tokenSecret: expected a string of at least 32 "
+                              "characters (an HS256 key), got "
+                              + (f"{len(self.token_secret)} characters"
+                                 if isinstance(self.token_secret, str)
+                                 else repr(self.token_secret)))
         if self.sfu is not None and not isinstance(self.sfu, JanusConfig):
             raise ConfigError(f"webrtc.sfu: expected a JanusConfig, got {self.sfu!r}")
 

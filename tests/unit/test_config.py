@@ -122,3 +122,32 @@ def test_sfu_settings() -> None:
     assert minimal == JanusConfig(url="https://j/janus", room=7)
     assert (minimal.secret, minimal.pin, minimal.token, minimal.display) == (
         None, None, None, "avatar")
+
+
+def test_rooms_and_token_secret() -> None:
+    default = load_config({}).webrtc
+    assert (default.rooms.on_demand, default.rooms.max_rooms, default.rooms.idle_close_s) == (
+        False, 100, 30.0)
+    assert default.token_secret is None
+    webrtc = load_config({"webrtc": {"rooms": {"onDemand": True, "maxRooms": 5,
+                                               "idleCloseS": 2},
+                                     "tokenSecret": "k" * 32}}).webrtc
+    assert (webrtc.rooms.on_demand, webrtc.rooms.max_rooms, webrtc.rooms.idle_close_s) == (
+        True, 5, 2)
+    for bad, says in (({"rooms": {"onDemand": "yes"}}, "webrtc.rooms.onDemand"),
+                      ({"rooms": {"maxRooms": 0}}, "webrtc.rooms.maxRooms"),
+                      ({"rooms": {"idle": 1}}, "unknown key 'idle'"),
+                      ({"rooms": []}, "webrtc.rooms: expected an object"),
+                      ({"tokenSecret": "short"}, "at least 32 characters")):
+        with pytest.raises(ConfigError, match=says):
+            load_config({"webrtc": bad})
+
+
+def test_each_room_has_its_own_stable_janus_room() -> None:
+    janus = JanusConfig(url="http://127.0.0.1:8088/janus", room=1234)
+    assert janus.room_for("default") == 1234
+    ids = {janus.room_for(name) for name in ("alice", "bob", "carol", "a", "b")}
+    assert len(ids) == 5 and 1234 not in ids
+    assert all(1 <= i < 2**53 for i in ids)
+    assert janus.room_for("alice") == (1234 + 0x2BD806C97F0E) % (2**53 - 1), \
+        "the documented mapping: room + the first 6 bytes of SHA-256(name)"
