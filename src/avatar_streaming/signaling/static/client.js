@@ -69,6 +69,7 @@
     micNote: byId('mic-note'),
     stats: byId('stats'),
     peerId: byId('peer-id'),
+    roomName: byId('room-name'),
     serverUrl: byId('server-url'),
   };
 
@@ -83,6 +84,7 @@
   const client = {
     state: STATES.DISCONNECTED,
     peerId: null,
+    room: options.room, // our room's name: ?room=, or the server's word in its config
     ws: null,
     pc: null,
     remoteStream: null,
@@ -451,6 +453,7 @@
 
   function renderPeerId() {
     el.peerId.textContent = client.peerId || '—';
+    el.roomName.textContent = client.room;
   }
 
   function renderControls() {

@@ -5,7 +5,9 @@
  *
  * Page options (query string):
  *   ?ws=ws://host:port/   signaling URL (default: same origin; given, GET /sfu is not asked)
- *   ?token=TOKEN          passed on to the server (its authToken)
+ *   ?token=TOKEN          passed on to the server (its authToken, or a room token)
+ *   ?room=NAME            the room (conversation) to join, passed on to the server; none:
+ *                         the default room (with ?janus=URL, the Janus room id instead)
  *   ?processing=1         turn on browser echo cancellation / noise suppression / AGC
  *   ?autoconnect=0        don't connect on load
  *   ?janus=URL&room=N     watch through this Janus (HTTP API URL) and VideoRoom room
@@ -22,8 +24,11 @@
 
   const params = new URLSearchParams(location.search);
 
+  const room = params.get('room') || 'default';
+
   const options = Object.freeze({
-    wsUrl: withToken(resolveWsUrl(params.get('ws')), params.get('token')),
+    wsUrl: withQuery(resolveWsUrl(params.get('ws')), ourQuery()),
+    room,
     processing: isOn(params.get('processing')),
     autoconnect: !isOff(params.get('autoconnect')),
   });
@@ -58,7 +63,7 @@
   /** GET /sfu on the page's server: {url, room, display, iceServers} when it relays. */
   async function askServer() {
     try {
-      const url = withToken(new URL('/sfu', location.href).toString(), params.get('token'));
+      const url = withQuery(new URL('/sfu', location.href).toString(), ourQuery());
       const response = await fetch(url, { cache: 'no-store' });
       const sfu = response.ok ? await response.json() : null;
       if (!sfu || sfu.type !== 'janus') return null;
@@ -77,11 +82,18 @@
     return null; // file:// and friends: no server to guess
   }
 
-  /** The server may require a token (authToken): the page passes on its own ?token=. */
-  function withToken(url, token) {
-    if (!url || !token) return url;
+  /** What the page passes on to its server: its own ?token= (the server may require one)
+   * and ?room= (given). */
+  function ourQuery() {
+    const query = {};
+    for (const name of ['token', 'room']) if (params.get(name)) query[name] = params.get(name);
+    return query;
+  }
+
+  function withQuery(url, query) {
+    if (!url) return url;
     const u = new URL(url);
-    u.searchParams.set('token', token);
+    for (const [name, value] of Object.entries(query)) u.searchParams.set(name, value);
     return u.toString();
   }
 

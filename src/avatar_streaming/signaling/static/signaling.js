@@ -58,6 +58,7 @@
       return;
     }
     page.client.peerId = msg.peerId ?? null;
+    if (typeof msg.room === 'string') page.client.room = msg.room;
     page.renderPeerId();
     page.setState(page.STATES.NEGOTIATING);
     try {
