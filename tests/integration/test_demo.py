@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+from aiortc.mediastreams import MediaStreamTrack
 
 from avatar_streaming import StreamingSystem
 from avatar_streaming.demo.runner import run_demo
@@ -25,10 +26,14 @@ async def test_demo_shows_a_face_speaks_and_repeats_what_it_hears() -> None:
     demo = asyncio.create_task(run_demo("127.0.0.1", 0, out=out, stop=stop,
                                         on_ready=ready.set_result))
     system = await asyncio.wait_for(ready, 10)
-    client = RtcClient(f"ws://127.0.0.1:{system.server.port}/",
+    client = RtcClient(f"ws://127.0.0.1:{system.server.port}/?room=one",
                        mic=ToneTrack(500.0, window_s=BURST_S))
+    neighbour = RtcClient(f"ws://127.0.0.1:{system.server.port}/?room=two")
     try:
         await client.connect()
+        await neighbour.connect()
+        assert {"one", "two"} <= set(system.rooms), "each visitor's room opens on demand"
+        next_door = asyncio.create_task(levels_of(await neighbour.track("audio"), 16))
         frame = await asyncio.wait_for((await client.track("video")).recv(), 10)
         assert (frame.width, frame.height) == (512, 512)
         assert frame.to_ndarray(format="rgb24").std() > 20, "expected a face, got a flat picture"
@@ -46,7 +51,22 @@ async def test_demo_shows_a_face_speaks_and_repeats_what_it_hears() -> None:
         pitch = dominant_frequency(reply, 48000)
         assert abs(pitch - 500) < 10, f"expected the 500 Hz burst back, got {pitch:.0f} Hz"
         assert "open http://127.0.0.1:" in out.getvalue()
+        heard_next_door = await next_door
+        assert heard_next_door[: int(BURST_S[0] / 0.02)].max() > 300, \
+            "the other room's visitor is greeted by an avatar of its own"
+        assert heard_next_door[int((BURST_S[1] + 0.2) / 0.02):].max() < 100, \
+            "and does not hear what was said in the first room"
     finally:
         await client.close()
+        await neighbour.close()
         stop.set()
         await asyncio.wait_for(demo, 10)
+
+
+async def levels_of(track: MediaStreamTrack, seconds: float) -> np.ndarray:
+    """The mean level of each 20 ms frame received over ``seconds``."""
+    levels = []
+    for _ in range(int(seconds / 0.02)):
+        samples = (await asyncio.wait_for(track.recv(), 5)).to_ndarray()
+        levels.append(np.abs(samples.astype(np.int32)).mean())
+    return np.array(levels)

@@ -3,6 +3,10 @@
 It exercises all three integration points: frames in (the face, 30 fps),
 speech in (espeak-ng, or a melody, pushed at 24 kHz as XTTS would), and the
 microphone out (a parrot that waits for a pause, then says it back).
+
+Every visitor holds a conversation of their own: rooms open on demand (the page
+opened without ``?room=`` is sent to a fresh one), and each room gets its own
+avatar, face, voice and parrot, which go when the room idles out.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from typing import TextIO
 
 import numpy as np
 
+from ..rooms import Room
+from ..rtc.peer import Peer
+from ..signaling.server import SignalingServer
 from ..system import StreamingSystem, create_streaming_system
-from ..types import AudioChunk, VideoFrame
+from ..types import AudioChunk, RoomClosedEvent, VideoFrame
 from .face import FaceRenderer
 from .parrot import Parrot
 from .speech import chunks, mouth_envelope, synthesize
@@ -49,17 +56,34 @@ class Utterance:
 
 
 class Avatar:
-    """Draws the face, speaks, and lets the mouth follow the speech being played."""
+    """Draws one room's face, speaks, and lets the mouth follow the speech being played."""
 
-    def __init__(self, system: StreamingSystem) -> None:
-        self.system = system
-        media = system.config.media
+    def __init__(self, room: Room, server: SignalingServer) -> None:
+        self.room = room
+        self.bridge = room.bridge
+        self.media = media = room.config.media
         self.fps = float(media.video_fps)
         self.face = FaceRenderer(media.video_width, media.video_height)
         self.parrot = Parrot(sample_rate=media.audio_sample_rate)
         self.speech: deque[Utterance] = deque()
-        system.bridge.on("incoming-audio", self.on_microphone)
-        system.server.on("peer-connected", lambda _peer: self.say(GREETING))
+        self.bridge.on("incoming-audio", self.on_microphone)
+        self._server = server
+        server.on("peer-connected", self._greet)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.animate(),
+                                                            name=f"demo-{self.room.name}")
+
+    async def stop(self) -> None:
+        self._server.remove_listener("peer-connected", self._greet)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _greet(self, peer: Peer) -> None:
+        if peer.room == self.room.name:
+            await self.say(GREETING)
 
     @property
     def speaking_until_s(self) -> float:
@@ -73,7 +97,7 @@ class Avatar:
         start = max(time.monotonic(), self.speaking_until_s)
         self.speech.append(Utterance(start, mouth_envelope(samples, rate, self.fps), self.fps))
         for chunk in chunks(samples, rate):
-            await self.system.bridge.push_audio_chunk(
+            await self.bridge.push_audio_chunk(
                 AudioChunk(chunk, rate, 1, time.time() * 1000))
 
     async def on_microphone(self, chunk: AudioChunk) -> None:
@@ -93,11 +117,11 @@ class Avatar:
     async def animate(self) -> None:
         """Render and push frames on a fixed 30 fps schedule."""
         start, n = time.monotonic(), 0
-        media = self.system.config.media
+        media = self.media
         while True:
             now = time.monotonic()
             pixels = self.face.render(self.mouth_at(now), now - start)
-            await self.system.bridge.push_video_frame(VideoFrame(
+            await self.bridge.push_video_frame(VideoFrame(
                 pixels, media.video_width, media.video_height, time.time() * 1000))
             n += 1
             await asyncio.sleep(max(0.0, start + n / self.fps - time.monotonic()))
@@ -110,7 +134,8 @@ async def report_status(system: StreamingSystem, out: TextIO, interval_s: float 
         await asyncio.sleep(interval_s)
         status = system.get_status()
         m = status["metrics"]
-        line = (f"peers {status['peerCount']}  fps {m['fps']:.0f}  latency "
+        line = (f"rooms {len(status['rooms'])}  peers {status['peerCount']}  "
+                f"default room: fps {m['fps']:.0f}  latency "
                 f"{m['avgLatency']:.1f} ms  frames {m['videoFrames']}  dropped "
                 f"{m['droppedFrames']}  audio chunks {m['audioChunks']}")
         out.write(f"\r{line}   " if live else f"{line}\n")
@@ -124,23 +149,36 @@ async def run_demo(host: str = "127.0.0.1", port: int = 8081, *,
     """Serve the demo until ``stop`` is set or ``duration_s`` passes."""
     loopback = host.startswith("127.") or host == "localhost"
     config = {"webrtc": {"signalingPort": port, "signalingHost": host, "iceServers": [],
+                         "rooms": {"onDemand": True},
                          **({"iceHostAddresses": ["127.0.0.1"]} if loopback else {})}}
     async with await create_streaming_system(config) as system:
         await system.start()
-        avatar = Avatar(system)
+        avatars: dict[str, Avatar] = {}
+
+        def open_avatar(room: Room) -> None:
+            avatar = avatars[room.name] = Avatar(room, system.server)
+            avatar.start()
+
+        async def close_avatar(event: RoomClosedEvent) -> None:
+            avatar = avatars.pop(event.room, None)
+            if avatar is not None:
+                await avatar.stop()
+
+        open_avatar(system.default_room)  # for clients that name no room
+        system.server.on("room-opened", open_avatar)
+        system.server.on("room-closed", close_avatar)
         out.write(f"avatar-streaming demo: open http://{host}:{system.server.port}/ "
                   f"(Ctrl+C to stop)\n")
         out.flush()
         if on_ready is not None:
             on_ready(system)
-        tasks = [asyncio.create_task(avatar.animate(), name="demo-animate"),
-                 asyncio.create_task(report_status(system, out), name="demo-status")]
+        status = asyncio.create_task(report_status(system, out), name="demo-status")
         try:
             waiter = (stop or asyncio.Event()).wait()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter, duration_s)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            status.cancel()
+            await asyncio.gather(status, *(a.stop() for a in avatars.values()),
+                                 return_exceptions=True)
             out.write("\nstopped\n")
