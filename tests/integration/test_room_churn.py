@@ -10,7 +10,6 @@ import threading
 import time
 
 import pytest
-
 from aiortc import RTCPeerConnection
 
 from avatar_streaming import Peer, Room, RoomClosedEvent
