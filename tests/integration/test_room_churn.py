@@ -88,7 +88,8 @@ async def test_open_join_leave_idle_close_200_times_leaves_nothing_behind(
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
     fps = sum(1 for t in arrivals if t >= arrivals[-1] - elapsed) / elapsed
-    print(f"\n{CYCLES} cycles ({WARM_UP} of warm-up) in {elapsed:.1f} s, {len(closed)} rooms idled out; "
+    print(f"\n{CYCLES} cycles ({WARM_UP} of warm-up) in {elapsed:.1f} s, "
+          f"{len(closed)} rooms idled out; "
           f"after warm-up {baseline}, at the end {after}; default room's viewer at "
           f"{fps:.1f} fps")
     assert closed and all(e.reason == "idle" for e in closed)
