@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from viewers import start
 
 from _common import FPS, LOOPBACK_WEBRTC, SIZE, TalkingFace, process_cpu_seconds
 from avatar_streaming import AudioChunk, Room, VideoFrame, create_streaming_system
@@ -129,13 +130,6 @@ def rss_mib(pid: int) -> float:
 
 
 # ---- the measuring side ----------------------------------------------------------------
-
-def start(args: list[str], core: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen([PYTHON, *args], cwd=HERE, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    os.sched_setaffinity(process.pid, {core})
-    return process
-
 
 def stop(process: subprocess.Popen[str]) -> None:
     if process.stdin is not None:
