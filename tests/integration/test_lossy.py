@@ -122,12 +122,13 @@ async def feed_busy_picture(system: object, stop: asyncio.Event) -> None:
         await asyncio.sleep(max(0.0, start + n / 30 - time.monotonic()))
 
 
-async def connect_through_relay(system: object) -> tuple[
+async def connect_through_relay(system: object, url: str | None = None) -> tuple[
         Relay, RTCPeerConnection, SignalingClient, dict[str, object]]:
-    """A receiving viewer whose every packet crosses a Relay."""
+    """A receiving viewer (of ``url``, or the default room) whose every packet crosses a
+    Relay."""
     relay = Relay()
     await relay.open()
-    signaling = SignalingClient(ws_url(system))  # type: ignore[arg-type]
+    signaling = SignalingClient(url or ws_url(system))  # type: ignore[arg-type]
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     tracks: dict[str, object] = {}
     pc.on("track", lambda track: tracks.__setitem__(track.kind, track))

@@ -101,12 +101,13 @@ async def test_whep_takes_the_room_and_its_token(make_system: MakeSystem) -> Non
             assert response.status == 201
             location = response.headers["Location"]
             answer = await response.text()
+        assert location.endswith("?room=erin"), f"expected the room in {location!r}"
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         await first_quadrant_frame(await asyncio.wait_for(tracks.get(), 10))  # type: ignore[arg-type]
         assert [p.room for p in system.server.peers] == ["erin"]
         async with http.delete(base + location) as response:
             assert response.status == 401, "deleting takes the room's token too"
-        async with http.delete(f"{base}{location}?token={token}") as response:
+        async with http.delete(f"{base}{location}&token={token}") as response:
             assert response.status == 200
     await pc.close()
     await wait_until(lambda: not system.server.peers)

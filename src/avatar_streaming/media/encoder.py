@@ -25,7 +25,7 @@ from aiortc import RTCRtpCodecParameters, clock
 from aiortc.codecs import get_encoder, opus
 from aiortc.codecs.base import Encoder
 
-from . import vp9
+from . import vp8, vp9
 from .audio import TRACK_RATE
 from .background import Background
 from .fanout import Broadcast
@@ -66,7 +66,9 @@ class SpeechOpusEncoder(opus.OpusEncoder):
 
 def codec_encoder(codec: str, clock_rate: int, bitrate_bps: int | None = None) -> Encoder:
     """The encoder (and packetizer) for one of our configured codec names: aiortc's, or ours
-    for VP9 and for Opus at ``bitrate_bps``."""
+    for VP8 (no denoiser), VP9 and Opus at ``bitrate_bps``."""
+    if codec == "VP8":
+        return vp8.Vp8Encoder()
     if codec == "VP9":
         return vp9.Vp9Encoder()
     if codec == "opus" and bitrate_bps is not None:

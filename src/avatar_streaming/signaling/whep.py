@@ -91,8 +91,11 @@ class WhepApi:
             return web.Response(status=400, text=str(exc))
         self._emit("answer", AnswerEvent(peer.id, {"type": "answer", "sdp": answer}, peer.room))
         log.info("peer %s: WHEP session (room %s)", peer.id, peer.room)
+        # The room rides along so that a proxy hashing on ?room= sends PATCH and DELETE
+        # to this process too (names are URL-safe by their pattern).
+        location = f"/whep/{peer.id}" + ("" if peer.room == DEFAULT_ROOM else f"?room={peer.room}")
         return web.Response(status=201, text=answer, content_type=SDP,
-                            headers={"Location": f"/whep/{peer.id}"})
+                            headers={"Location": location})
 
     async def patch(self, request: web.Request) -> web.Response:
         resource = self._resource(request)
