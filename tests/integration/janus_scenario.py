@@ -27,13 +27,22 @@ from avatar_streaming.rtc.ice import gathering_on
 from avatar_streaming.sfu import RelayState
 from avatar_streaming.sfu.janus import JanusHandle, JanusSession
 from avatar_streaming.sfu.videoroom import PLUGIN
-from tests.feeds import feeding_frames, feeding_tone
+from tests.feeds import HasBridge, feeding_frames, feeding_tone
 from tests.integration import janus_server
-from tests.signals import ToneTrack, dominant_frequency, quadrants
+from tests.signals import (
+    QUADRANT_COLOURS,
+    ToneTrack,
+    dominant_frequency,
+    quadrant_centres,
+    quadrants,
+)
 
 ROOM = 4242
 OUR_TONE_HZ = 660.0
 MIC_TONE_HZ = 440.0
+ALICE_COLOURS = tuple(reversed(QUADRANT_COLOURS))
+ALICE_TONE_HZ = 550.0
+ALICE_MIC_HZ = 330.0
 VIEWERS = 3
 WINDOW_S = 4.0
 
@@ -41,10 +50,12 @@ WINDOW_S = 4.0
 class Viewer:
     """Watches our feed through Janus: joins as subscriber and answers Janus's offer."""
 
-    def __init__(self) -> None:
+    def __init__(self, room: int = ROOM) -> None:
+        self.room = room
         self.session = JanusSession(janus_server.URL)
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.video: list[tuple[float, int, int]] = []  # (arrival, width, height)
+        self.colours: list[tuple[int, int, int]] = []  # the last frame's quadrant centres
         self.audio: list[tuple[float, np.ndarray]] = []  # (arrival, int16 mono samples)
         self.audio_rate = 48000
         self._readers: list[asyncio.Task[None]] = []
@@ -53,8 +64,8 @@ class Viewer:
     async def connect(self, feed_id: int) -> None:
         await self.session.open()
         handle = await self.session.attach(PLUGIN)
-        reply = await handle.send({"request": "join", "ptype": "subscriber", "room": ROOM,
-                                   "streams": [{"feed": feed_id}]})
+        reply = await handle.send({"request": "join", "ptype": "subscriber",
+                                   "room": self.room, "streams": [{"feed": feed_id}]})
         assert reply.jsep is not None
         await self.pc.setRemoteDescription(RTCSessionDescription(**_description(reply.jsep)))
         with gathering_on([janus_server.ADDRESS]):
@@ -71,6 +82,8 @@ class Viewer:
                 now = time.monotonic()
                 if track.kind == "video":
                     self.video.append((now, frame.width, frame.height))
+                    if len(self.video) % 15 == 0:
+                        self.colours = quadrant_centres(frame.to_ndarray(format="rgb24"))
                 else:
                     self.audio_rate = frame.sample_rate
                     samples = frame.to_ndarray().reshape(-1, len(frame.layout.channels))
@@ -106,8 +119,8 @@ class Viewer:
 class Microphone:
     """A user who publishes a tone into the room (audio only), as a browser would."""
 
-    def __init__(self, display: str) -> None:
-        self.display = display
+    def __init__(self, display: str, room: int = ROOM, tone_hz: float = MIC_TONE_HZ) -> None:
+        self.display, self.room, self.tone_hz = display, room, tone_hz
         self.session = JanusSession(janus_server.URL)
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.feed_id = 0
@@ -115,10 +128,10 @@ class Microphone:
     async def connect(self) -> None:
         await self.session.open()
         handle: JanusHandle = await self.session.attach(PLUGIN)
-        reply = await handle.send({"request": "join", "ptype": "publisher", "room": ROOM,
+        reply = await handle.send({"request": "join", "ptype": "publisher", "room": self.room,
                                    "display": self.display})
         self.feed_id = int(reply.data["id"])
-        self.pc.addTransceiver(ToneTrack(MIC_TONE_HZ), direction="sendonly")
+        self.pc.addTransceiver(ToneTrack(self.tone_hz), direction="sendonly")
         with gathering_on([janus_server.ADDRESS]):
             await self.pc.setLocalDescription(await self.pc.createOffer())
         reply = await handle.send({"request": "publish", "audiocodec": "opus"}, _jsep(self.pc))
@@ -141,7 +154,7 @@ def _description(jsep: dict[str, Any]) -> dict[str, str]:
 class Heard:
     """The system's "incoming-audio", by user id."""
 
-    def __init__(self, system: StreamingSystem) -> None:
+    def __init__(self, system: HasBridge) -> None:
         self.chunks: dict[str, list[AudioChunk]] = {}
         system.bridge.on("incoming-audio", self._on_chunk)
 
@@ -178,8 +191,9 @@ async def participants() -> list[int]:
         await session.destroy()
 
 
-async def watch(feed_id: int, count: int) -> tuple[list[Viewer], list[dict[str, Any]]]:
-    viewers = [Viewer() for _ in range(count)]
+async def watch(feed_id: int, count: int, room: int = ROOM,
+                ) -> tuple[list[Viewer], list[dict[str, Any]]]:
+    viewers = [Viewer(room) for _ in range(count)]
     await asyncio.gather(*(v.connect(feed_id) for v in viewers))
     await asyncio.gather(*(v.first_frame() for v in viewers))
     await asyncio.sleep(0.5)  # past the first keyframe and the jitter buffer's start
@@ -219,6 +233,7 @@ async def scenario(janus: janus_server.JanusProcess) -> dict[str, Any]:
                                       "audio_viewers": system.audio_stream.viewer_count}
             for closing in (*viewers, mic):
                 await closing.close()
+            result["room"] = await second_room(system)
             result["restart"] = await restart(janus, system, heard)
         await system.stop()
         result["participants_after_stop"] = await participants()
@@ -228,6 +243,35 @@ async def scenario(janus: janus_server.JanusProcess) -> dict[str, Any]:
         await system.stop()
     result["elapsed_s"] = round(time.monotonic() - began, 1)
     return result
+
+
+async def second_room(system: StreamingSystem) -> dict[str, Any]:
+    """Room "alice" publishes into a Janus room of its own (``JanusConfig.room_for``): its
+    viewers there see its picture, and a microphone there is heard by it alone."""
+    heard_default = Heard(system)
+    alice = await system.open_room("alice")
+    relay = alice.sfu
+    assert relay is not None and system.sfu is not None
+    heard = Heard(alice)
+    out: dict[str, Any] = {"janus_room": relay.config.room,
+                           "expected_janus_room": system.sfu.config.room_for("alice")}
+    async with feeding_frames(alice, quadrants(colours=ALICE_COLOURS)), \
+            feeding_tone(alice, ALICE_TONE_HZ):
+        await wait_for(lambda: relay.state is RelayState.PUBLISHED, 10, "alice publishing")
+        assert relay.feed_id is not None
+        mic = Microphone("alice-mic", relay.config.room, ALICE_MIC_HZ)
+        watching = asyncio.ensure_future(watch(relay.feed_id, 1, relay.config.room))
+        await mic.connect()
+        viewers, figures = await watching
+        out["viewer"] = {**figures[0], "colours": viewers[0].colours}
+        mic_id = f"janus-{mic.feed_id}"
+        await wait_for(lambda: len(heard.chunks.get(mic_id, [])) >= 10, 10, "alice's mic")
+        out["mic"] = {"expected_id": mic_id, **heard.figures(mic_id)}
+        out["default_room_heard"] = sorted(heard_default.chunks)
+        for closing in (*viewers, mic):
+            await closing.close()
+    await alice.close()
+    return out
 
 
 async def restart(janus: janus_server.JanusProcess, system: StreamingSystem,

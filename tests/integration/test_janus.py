@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration import janus_server
+from tests.signals import QUADRANT_COLOURS, colours_match
 
 FPS = 30
 
@@ -63,3 +64,17 @@ def test_after_a_janus_restart_we_publish_again(scenario: dict[str, Any]) -> Non
 def test_stop_leaves_the_room_and_no_task(scenario: dict[str, Any]) -> None:
     assert scenario["participants_after_stop"] == []
     assert scenario["tasks_left"] == []
+
+
+def test_a_room_publishes_into_its_own_janus_room_and_hears_its_own_users(
+        scenario: dict[str, Any]) -> None:
+    room = scenario["room"]
+    assert room["janus_room"] == room["expected_janus_room"] != 4242, room
+    viewer = room["viewer"]
+    assert viewer["sizes"] == ["512x512"] and viewer["fps"] >= FPS * 0.85, viewer
+    assert colours_match([tuple(c) for c in viewer["colours"]],
+                         tuple(reversed(QUADRANT_COLOURS))), "alice's picture, not default's"
+    assert abs(viewer["audio_hz"] - 550) < 5, "alice's voice"
+    mic = room["mic"]
+    assert mic["ids"] == [mic["expected_id"]] and abs(mic["hz"] - 330) < 5, mic
+    assert room["default_room_heard"] == [], "alice's user is not heard in the default room"
