@@ -5,15 +5,20 @@ How: a system on loopback, the shipped page in Chromium (in a network namespace 
 loopback when run as root). Frames at 30 fps, one white a second, and a 100 ms beep
 stamped with that frame's time (tests/browser/flashes.py). The page finds each flash with
 ``requestVideoFrameCallback`` (its expected display time) and each beep with an
-AnalyserNode on the remote audio (tests/browser/probes.py). Chromium's own A/V
-synchronisation takes some 20 s to settle its delays, so flashes count after
-``--warmup`` seconds. Each case runs with the renderer on time and with it behind the
-speech (``--lags``): our playout holds speech by the renderer's lag (media/sync.py); and
-with the configured audio lead and without it (``--leads``: ``media.audioLeadMs``, the
-baseline being 0), the flashes before the warm-up's end reported apart.
+AnalyserNode on the remote audio (tests/browser/probes.py). Flashes count after
+``--warmup`` seconds (at most 5 by default: lip sync is to be right from the start).
 
-Prints one JSON object: per case, the signed offsets and p50 / p90 of |audio - video|.
-Target: p90 <= 15 ms.
+Cases (``--cases``):
+- ``tts-ahead``: the synthesizer pushes each beep ``--tts-ahead-ms`` before its stamp;
+  frames are pushed at their stamps.
+- ``renderer-behind``: frames are stamped with the speech's time and pushed
+  ``--video-lag-ms`` later (a renderer that makes its frames from the speech); beeps are
+  pushed at their stamps.
+- ``on-time``: both pushed at their stamps (speech then cannot leave before its video).
+Each runs with every ``--leads`` value (``media.audioLeadMs``).
+
+Prints one JSON object: per case, the signed offsets, p50 / p90 of |audio - video| and
+the signed median. Target: p90 <= 15 ms.
 """
 
 from __future__ import annotations
@@ -49,7 +54,17 @@ def abs_percentile(offsets: list[float], q: float) -> float | None:
     return round(float(np.percentile(np.abs(offsets), q)), 1) if offsets else None
 
 
-async def one_case(lag_ms: float, lead_ms: float, args: argparse.Namespace) -> dict[str, Any]:
+CASES = ("tts-ahead", "renderer-behind", "on-time")
+
+
+def pushes(case: str, args: argparse.Namespace) -> tuple[float, float]:
+    """(video lag, speech ahead) of a case, ms."""
+    return {"tts-ahead": (0.0, args.tts_ahead_ms), "renderer-behind": (args.video_lag_ms, 0.0),
+            "on-time": (0.0, 0.0)}[case]
+
+
+async def one_case(case: str, lead_ms: float, args: argparse.Namespace) -> dict[str, Any]:
+    lag_ms, ahead_ms = pushes(case, args)
     system = await create_streaming_system({
         "webrtc": {"signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
                    "iceHostAddresses": ["127.0.0.1"]},
@@ -67,7 +82,7 @@ async def one_case(lag_ms: float, lead_ms: float, args: argparse.Namespace) -> d
                 await page.wait_for_function(
                     "() => window.avatarClient && window.avatarClient.state === 'connected'",
                     timeout=30_000)
-                feeder = asyncio.create_task(flash_and_beep(system, lag_ms, stop))
+                feeder = asyncio.create_task(flash_and_beep(system, lag_ms, stop, ahead_ms))
                 seen = await page.evaluate(FLASHES_AND_BEEPS,
                                            args.warmup + args.flashes + 1.5)
             finally:
@@ -82,7 +97,9 @@ async def one_case(lag_ms: float, lead_ms: float, args: argparse.Namespace) -> d
     offsets = [o for at, o in pairs if at - start >= args.warmup * 1000][:args.flashes]
     early = [o for at, o in pairs if at - start < args.warmup * 1000]
     return {
+        "case": case,
         "renderer_lag_ms": lag_ms,
+        "tts_ahead_ms": ahead_ms,
         "audio_lead_ms": lead_ms,
         "flashes": len(offsets),
         "audio_minus_video_ms": [round(o, 1) for o in offsets],
@@ -99,12 +116,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                               "warmup_s": args.warmup, "target_abs_p90_ms": 15, "cases": []}
     started = time.monotonic()
     for lead in args.leads:
-        for lag in args.lags:
+        for case in args.cases:
             try:
                 async with asyncio.timeout(args.warmup + args.flashes + 60):
-                    result["cases"].append(await one_case(lag, lead, args))
+                    result["cases"].append(await one_case(case, lead, args))
             except TimeoutError:
-                result["cases"].append({"renderer_lag_ms": lag, "audio_lead_ms": lead,
+                result["cases"].append({"case": case, "audio_lead_ms": lead,
                                         "error": "timed out"})
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
@@ -113,15 +130,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--flashes", type=int, default=20, help="flashes measured per case")
-    parser.add_argument("--warmup", type=float, default=20.0,
-                        help="seconds before flashes count (Chromium's sync settling)")
-    parser.add_argument("--lags", default="0,100",
-                        help="renderer lags behind the speech, ms, comma-separated")
-    parser.add_argument("--leads", default=f"{MediaConfig.audio_lead_ms:g},0",
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds before flashes count")
+    parser.add_argument("--cases", default=",".join(CASES),
+                        help=f"comma-separated, of {', '.join(CASES)}")
+    parser.add_argument("--video-lag-ms", type=float, default=100.0,
+                        help="renderer-behind: how long after its stamp a frame is pushed")
+    parser.add_argument("--tts-ahead-ms", type=float, default=100.0,
+                        help="tts-ahead: how long before its stamp a beep is pushed")
+    parser.add_argument("--leads", default=f"{MediaConfig.audio_lead_ms:g}",
                         help="media.audioLeadMs values to run, ms, comma-separated (0: none)")
     parser.add_argument("--no-netns", action="store_true", help="stay on the host network")
     args = parser.parse_args(argv)
-    args.lags = [float(v) for v in args.lags.split(",") if v.strip()]
+    args.cases = [c for c in args.cases.split(",") if c.strip()]
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f"--cases: expected some of {', '.join(CASES)}, got {sorted(unknown)}")
     args.leads = [float(v) for v in args.leads.split(",") if v.strip()]
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

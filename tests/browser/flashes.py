@@ -24,16 +24,18 @@ def solid(value: int) -> np.ndarray:
     return img
 
 
-async def flash_and_beep(system: StreamingSystem, lag_ms: float, stop: asyncio.Event) -> None:
+async def flash_and_beep(system: StreamingSystem, lag_ms: float, stop: asyncio.Event,
+                         ahead_ms: float = 0.0) -> None:
     """Frames at 30 fps, frame n stamped T0 + n/30 s and pushed ``lag_ms`` after its stamp
     (a renderer running behind the speech); every 30th frame is white, and a 100 ms beep
-    stamped with that frame's time is pushed at that time, as a synthesizer would."""
+    stamped with that frame's time is pushed ``ahead_ms`` before that time, as a
+    synthesizer would (0: at that time)."""
     dark, white, beep = solid(20), solid(255), tone(1000.0, 0.1, 48000)
     wall0, mono0 = time.time() * 1000 + FRAME_MS, time.monotonic() + FRAME_MS / 1000
     n, next_beep = 0, FLASH_EVERY
     while not stop.is_set():
         now_ms = wall0 + n * FRAME_MS
-        while (flash_ms := wall0 + next_beep * FRAME_MS - lag_ms) <= now_ms:
+        while (flash_ms := wall0 + next_beep * FRAME_MS - lag_ms) <= now_ms + ahead_ms:
             await system.bridge.push_audio_chunk(AudioChunk(beep.tobytes(), 48000, 1, flash_ms))
             next_beep += FLASH_EVERY
         stamp = now_ms - lag_ms

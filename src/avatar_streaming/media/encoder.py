@@ -165,6 +165,8 @@ class VideoEncoder:
         self.keyframes += keyframe
         if payloads and timestamp is not None:
             self._broadcast.send(payloads, timestamp, clock.current_ntp_time(), media_ntp)
+            if fresh and picture.timestamp_ms is not None:
+                self._sync.note_sent(picture.timestamp_ms)
         elif keyframe:
             self._keyframe_wanted = True  # nothing went out: ask again
 

@@ -1,9 +1,10 @@
 """The two clocks of the outgoing media: the latest video frame, and audio played in real time.
 
 ``VideoSource`` holds the latest pushed frame and wakes whoever waits for a
-newer one; a frame pushed ahead of its audio waits until that audio plays.
+newer one; only a frame pushed ahead of its audio's time waits until that audio leaves.
 ``AudioPlayout`` plays the audio queue in real time, one 20 ms frame per tick
-(silence when the queue is dry), and hands each frame on.
+(silence when the queue is dry), scheduled on the media clock (sync.py), and hands
+each frame on.
 """
 
 from __future__ import annotations
@@ -40,6 +41,26 @@ the ring reuses its slot. A frame held only briefly (as the audio lead holds eac
 thus left to the encoder's thread; frames of a renderer running ahead are kept."""
 
 
+MAX_RATE_CHANGE = 0.1
+"""While the audio's delay follows a moved target, it plays at most this much faster or
+slower (100 ms a second, resampled: the pitch moves as much while it lasts; a renderer
+catching up by 150 ms is followed within 2 s)."""
+FOLLOW_MS = 300.0
+"""The rate change is the delay's error over this (an error of 30 ms or more: the most)."""
+FOLLOW_AFTER_MS = 10.0
+SETTLED_MS = 2.0
+"""The delay is followed once its target moved FOLLOW_AFTER_MS, until it is SETTLED_MS off."""
+FOLLOW_RESERVE_SAMPLES = 5 * 960
+"""Faster only while 100 ms more than the frame is queued: catching up must not starve the
+audio of a synthesizer that pushes in real time."""
+
+
+def _resampled(samples: np.ndarray, count: int) -> np.ndarray:
+    """``samples`` stretched or squeezed to ``count`` samples (linear interpolation)."""
+    at = np.linspace(0, samples.size - 1, count)
+    return np.interp(at, np.arange(samples.size), samples.astype(np.float64)).astype(np.int16)
+
+
 class VideoSource:
     """The latest picture to show, and the pictures pushed ahead of their audio."""
 
@@ -62,7 +83,7 @@ class VideoSource:
         if picture.timestamp_ms is None:
             self._show(picture)
             return
-        due_ms = self.sync.note_frame(picture.timestamp_ms)
+        due_ms = self.sync.note_frame(picture.timestamp_ms)  # when its audio leaves
         ahead_ms = due_ms - self.sync.wall_clock()
         if ahead_ms <= MIN_HOLD_MS or ahead_ms > MAX_HOLD_MS:
             self._show(picture)
@@ -164,6 +185,9 @@ class AudioPlayout:
         self.frames_played = 0
         self.playing = False
         self._played_until_ms: float | None = None
+        self._following = False
+        self._anchor_ms = 0.0
+        """The target delay the playing utterance started with (or last settled on)."""
 
     def start(self) -> None:
         self._loop.start()
@@ -190,13 +214,19 @@ class AudioPlayout:
         if silence == FRAME_SAMPLES:
             self._on_frame(np.zeros(FRAME_SAMPLES, np.int16), position)
             return
-        read = self.queue.read(FRAME_SAMPLES - silence)
-        samples = (np.concatenate((np.zeros(silence, np.int16), read.samples)) if silence
-                   else read.samples)
+        taken = FRAME_SAMPLES - silence if silence else self._samples_to_take()
+        read = self.queue.read(taken)
+        if silence:
+            samples = np.concatenate((np.zeros(silence, np.int16), read.samples))
+        elif taken != FRAME_SAMPLES:
+            samples = _resampled(read.samples, FRAME_SAMPLES)
+        else:
+            samples = read.samples
         self._on_frame(samples, position)
         starts_at = self.wall_clock() + silence * 1000 / TRACK_RATE
         if read.queued and not self.playing:
-            self.playing = True
+            self.playing = self.sync.speaking = True
+            self._anchor_ms, self._following = self.sync.target_delay_ms(), False
             self._on_event("playback-started", PlaybackEvent(
                 timestamp=read.first_timestamp_ms or 0.0, at=starts_at))
         if read.queued:
@@ -204,23 +234,49 @@ class AudioPlayout:
             if read.first_timestamp_ms is not None:
                 self.sync.note_audio(read.first_timestamp_ms, starts_at)
         if self.playing and len(self.queue) == 0:
-            self.playing = False
+            self.playing = self.sync.speaking = False
+            played_ms = read.queued * (FRAME_SAMPLES - silence) / taken * 1000 / TRACK_RATE
             self._on_event("playback-finished", PlaybackEvent(
-                timestamp=self._played_until_ms or 0.0,
-                at=starts_at + read.queued * 1000 / TRACK_RATE))
+                timestamp=self._played_until_ms or 0.0, at=starts_at + played_ms))
 
     def _lead_in_samples(self) -> int:
-        """The silence this frame starts with: all of it while a new utterance waits for the
-        renderer's frames of its time (sync.py); when it starts within the frame, what comes
-        before its start (to the sample, not to the 20 ms frame)."""
+        """The silence this frame starts with: all of it while a new utterance waits for
+        its time on the media clock (its capture time plus the target delay, sync.py);
+        when it starts within the frame, what comes before its start (to the sample)."""
         head = self.queue.head_timestamp_ms
         if self.playing or head is None:
             return 0
         now = self.wall_clock()
         if not plausible(head, now):
             return 0
-        wait_ms = head + self.sync.speech_hold_ms() - now
+        wait_ms = head + self.sync.target_delay_ms() - now
         return round(min(max(wait_ms, 0.0), FRAME_MS) * TRACK_RATE / 1000)
+
+    def _samples_to_take(self) -> int:
+        """How many queued samples this frame plays: FRAME_SAMPLES, or up to
+        MAX_RATE_CHANGE more or fewer while the audio's delay follows a target that moved
+        since the utterance started (a renderer catching up or falling behind). An
+        utterance that started off its target (pushed late) keeps its offset."""
+        head = self.queue.head_timestamp_ms
+        now = self.wall_clock()
+        if head is None or not plausible(head, now):
+            return FRAME_SAMPLES
+        target = self.sync.target_delay_ms()
+        if not self.playing:  # it starts now, at whatever delay it can have
+            return FRAME_SAMPLES
+        if not self._following:
+            if abs(target - self._anchor_ms) <= FOLLOW_AFTER_MS:
+                return FRAME_SAMPLES
+            self._following = True
+        error_ms = (now - head) - target
+        if abs(error_ms) <= SETTLED_MS:
+            self._anchor_ms, self._following = target, False
+            return FRAME_SAMPLES
+        rate = min(max(error_ms / FOLLOW_MS, -MAX_RATE_CHANGE), MAX_RATE_CHANGE)
+        taken = round(FRAME_SAMPLES * (1 + rate))
+        if len(self.queue) < taken + (FOLLOW_RESERVE_SAMPLES if rate > 0 else 0):
+            return FRAME_SAMPLES  # never faster than the queue can keep up with
+        return taken
 
     def interrupt(self, dropped_frames: int = 0) -> PlaybackInterruptedEvent:
         """Drop everything queued; the next frame played is silence.
@@ -231,7 +287,6 @@ class AudioPlayout:
         event = PlaybackInterruptedEvent(dropped_ms=dropped * 1000 / TRACK_RATE,
                                          timestamp=self._played_until_ms, at=self.wall_clock(),
                                          dropped_frames=dropped_frames)
-        if self.playing:
-            self.playing = False
+        self.playing = self.sync.speaking = False
         self._on_event("playback-interrupted", event)
         return event

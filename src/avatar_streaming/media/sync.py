@@ -1,52 +1,55 @@
-"""Lip sync: one clock for the video and the audio RTP streams.
+"""Lip sync: one media clock for the video and the audio RTP streams.
 
-The audio plays in real time from its queue, so its RTP clock is simply the
-wall clock at which each 20 ms frame goes out (its sender reports say so). A
-video frame must be shown when the audio stamped with the same capture time is
-heard; that moment is the frame's capture time plus the audio's current delay
-(when the audio of that capture time plays, minus its capture time). The video
-RTP timestamps and sender reports carry that moment, so the browser plays a
-frame and the audio stamped with the same time together, whether the renderer
-runs ahead of the speech or behind it.
+The media clock says, for every capture time T (the timestamps of the pushes), when the
+audio of T leaves: T + D(T), D being the audio's delay. The audio plays from its queue in
+real time, so its RTP timestamps and sender reports are simply the wall clock at which
+each 20 ms frame leaves, and the playout notes D of every frame it plays. A video frame
+of capture time T carries T + D(T) as its RTP time and in the sender reports: the delay
+of the audio of T where that audio has already left, the delay of the utterance now
+playing where T lies ahead in it, and otherwise the delay the next utterance will get.
+Both streams thus map one capture time to one instant, and the browser plays a frame and
+the audio stamped with the same time together, from the first second.
 
-The delay moves when an utterance with another offset starts; the video clock
-follows it at a bounded rate, so video timestamps never run backwards.
+Video is not held for sync: a frame leaves as soon as it is encoded, whatever its RTP
+time says. The audio is scheduled instead, which it can be because it is queued early
+(a synthesizer runs ahead; a renderer that runs behind the speech makes its frames of T
+only after the audio of T was pushed). The playout gives the audio of T the delay
 
-A renderer that runs ahead of the speech (it renders from the synthesizer's
-audio, which plays later from the queue) pushes frames before their audio
-plays: VideoSource holds them until then, and an interrupt drops them with
-the speech they belong to.
+    target = video lag - audio_lead_ms
 
-A renderer that runs behind the speech sends the frame of capture time T later
-than the audio of T would play. A browser's own A/V synchronisation closes such
-a gap only slowly (Chromium moves its audio delay some 15 ms every few seconds),
-so the playout holds the start of each utterance by the renderer's lag instead:
-the audio of T then goes out with the frame of T.
+where the video lag is how long after their capture time the frames leave (the
+renderer's lag plus the encode, measured at every send, smoothed). Each utterance starts
+at its capture time plus that target, and while it plays, the playout follows a target
+that moves (a renderer catching up) by playing up to MAX_RATE_CHANGE faster or slower,
+resampled: no gap and no repeat.
 
-A browser plays audio later after it arrives than video: Chromium's audio jitter
-buffer and output add some 35-40 ms more than its video path. Left to itself it
-shows the frame of T that much before the audio of T is heard, until its A/V sync
-has raised the video delay in ~15 ms steps, some 20 s after connecting. So every
-frame leaves ``audio_lead_ms`` after the audio of its time (its RTP time still says
-when that audio plays). Chromium's sync sees that lead as network delay and leaves
-anything within its 30 ms dead band alone; the default of 20 ms starts within it
-either way (35 ms was measured no better: Chromium sometimes corrected it into
-audio 38 ms early).
+``audio_lead_ms``: a browser plays audio later after it arrives than video (Chromium's
+audio jitter buffer and output add some 35-40 ms more than its video path), so the audio
+leaves that much before the frames of its time. Chromium's own A/V sync sees the video
+as that much later on the network and leaves anything within its dead band alone.
+
+Only a frame pushed ahead of its audio's time (a renderer running ahead of the speech,
+or frames stamped in the future) waits, in VideoSource, until T + D(T).
 """
 
 from __future__ import annotations
 
+import bisect
 import time
+from collections import deque
 from collections.abc import Callable
 
 NTP_UNIX_OFFSET_S = 2_208_988_800
 MAX_CLOCK_SKEW_MS = 10_000.0
 """A capture time further than this from now is taken as wrong; the push time stands in."""
-MAX_RENDER_LAG_MS = 1_000.0
-"""Speech waits for a renderer at most this far behind it."""
-RENDER_LAG_STALE_MS = 1_000.0
-"""Without a fresh frame for this long, no renderer is waited for."""
-RENDER_LAG_SMOOTHING = 0.1
+MAX_VIDEO_LAG_MS = 1_000.0
+"""Speech waits for video at most this far behind it."""
+VIDEO_LAG_STALE_MS = 1_000.0
+"""Without a frame sent for this long, no video is waited for."""
+VIDEO_LAG_SMOOTHING = 0.1
+HISTORY_FRAMES = 500
+"""Audio frames whose delay is remembered: 10 s, for frames that come that late."""
+AUDIO_FRAME_MS = 20.0
 
 
 def plausible(capture_ms: float, now_ms: float) -> bool:
@@ -61,60 +64,81 @@ def ntp_from_unix_ms(unix_ms: float) -> int:
 
 
 class AvSync:
-    def __init__(self, slew_ms_per_frame: float = 4.0,
-                 wall_clock: Callable[[], float] = lambda: time.time() * 1000,
+    """The media clock of one room: what the audio's delay was, is, and is to be."""
+
+    def __init__(self, wall_clock: Callable[[], float] = lambda: time.time() * 1000,
                  audio_lead_ms: float = 0.0) -> None:
         self.wall_clock = wall_clock
         self.audio_lead_ms = audio_lead_ms
-        """How long before the frames of its time the audio leaves (see the module)."""
         self.audio_delay_ms = 0.0
-        """Latest audio delay: when a sample plays minus its capture time."""
-        self._applied_ms = 0.0
-        self._slew_ms = slew_ms_per_frame
-        self._render_lag_ms = 0.0
-        self._last_frame_at_ms: float | None = None
+        """Delay of the audio that left last: when it left minus its capture time."""
+        self.speaking = False
+        """Whether an utterance is playing (the playout says)."""
+        self._captures: deque[float] = deque(maxlen=HISTORY_FRAMES)
+        self._delays: deque[float] = deque(maxlen=HISTORY_FRAMES)
+        self._video_lag_ms = 0.0
+        self._last_sent_ms: float | None = None
+
+    # -- the audio side
 
     def note_audio(self, capture_ms: float, played_at_ms: float) -> None:
-        """Queued audio captured at ``capture_ms`` goes out at ``played_at_ms``."""
-        if plausible(capture_ms, played_at_ms):
-            self.audio_delay_ms = played_at_ms - capture_ms
+        """Queued audio captured at ``capture_ms`` leaves at ``played_at_ms``."""
+        if not plausible(capture_ms, played_at_ms):
+            return
+        if self._captures and capture_ms < self._captures[-1]:
+            self._captures.clear()  # a new timeline that starts earlier (after an interrupt)
+            self._delays.clear()
+        self._captures.append(capture_ms)
+        self._delays.append(played_at_ms - capture_ms)
+        self.audio_delay_ms = played_at_ms - capture_ms
+
+    def delay_for(self, capture_ms: float) -> float:
+        """D(T): how long after ``capture_ms`` the audio of that time leaves (left, or is
+        to leave)."""
+        captures = self._captures
+        if captures and captures[0] <= capture_ms <= captures[-1] + AUDIO_FRAME_MS:
+            return self._delays[bisect.bisect_right(captures, capture_ms) - 1]
+        if self.speaking and captures and capture_ms > captures[-1]:
+            return self.audio_delay_ms
+        return self.target_delay_ms()
+
+    def target_delay_ms(self) -> float:
+        """The delay to give the audio: ``audio_lead_ms`` less than the video's lag."""
+        return self.video_lag_ms() - self.audio_lead_ms
+
+    # -- the video side
 
     def video_time_ms(self, capture_ms: float) -> float:
-        """When (wall clock, Unix ms) a frame captured at ``capture_ms`` should be shown."""
+        """The media time of a frame captured at ``capture_ms``: when its audio leaves."""
         now = self.wall_clock()
         if not plausible(capture_ms, now):
             capture_ms = now
-        step = self.audio_delay_ms - self._applied_ms
-        self._applied_ms += max(-self._slew_ms, min(self._slew_ms, step))
-        return capture_ms + self._applied_ms
+        return capture_ms + self.delay_for(capture_ms)
 
     def note_frame(self, capture_ms: float) -> float:
-        """A frame captured at ``capture_ms`` is pushed now: note how far behind the renderer
-        is; return when the frame should leave: ``audio_lead_ms`` after the audio of that
-        capture time plays, at the current audio delay (wall clock, Unix ms; now for an
-        implausible stamp)."""
+        """A frame captured at ``capture_ms`` is pushed now: return its media time (when
+        its audio leaves; now for an implausible stamp)."""
         now = self.wall_clock()
         if not plausible(capture_ms, now):
             return now
-        self._note_render_lag(now - capture_ms, now)
-        return capture_ms + self.audio_delay_ms + self.audio_lead_ms
+        return capture_ms + self.delay_for(capture_ms)
 
-    def render_lag_ms(self) -> float:
-        """How far (smoothed) the latest frames went out behind their capture time."""
-        last = self._last_frame_at_ms
-        if last is None or self.wall_clock() - last > RENDER_LAG_STALE_MS:
-            return 0.0
-        return self._render_lag_ms
-
-    def speech_hold_ms(self) -> float:
-        """How long a new utterance waits after its capture time: until ``audio_lead_ms``
-        before the renderer's frames of its time go out."""
-        return max(0.0, self.render_lag_ms() - self.audio_lead_ms)
-
-    def _note_render_lag(self, lag_ms: float, now: float) -> None:
-        lag_ms = min(max(lag_ms, 0.0), MAX_RENDER_LAG_MS)
-        if self._last_frame_at_ms is None or now - self._last_frame_at_ms > RENDER_LAG_STALE_MS:
-            self._render_lag_ms = lag_ms
+    def note_sent(self, capture_ms: float) -> None:
+        """A fresh frame captured at ``capture_ms`` has just left: learn the video's lag."""
+        now = self.wall_clock()
+        if not plausible(capture_ms, now):
+            return
+        lag_ms = min(max(now - capture_ms, 0.0), MAX_VIDEO_LAG_MS)
+        last = self._last_sent_ms
+        if last is None or now - last > VIDEO_LAG_STALE_MS:
+            self._video_lag_ms = lag_ms
         else:
-            self._render_lag_ms += RENDER_LAG_SMOOTHING * (lag_ms - self._render_lag_ms)
-        self._last_frame_at_ms = now
+            self._video_lag_ms += VIDEO_LAG_SMOOTHING * (lag_ms - self._video_lag_ms)
+        self._last_sent_ms = now
+
+    def video_lag_ms(self) -> float:
+        """How far (smoothed) behind their capture time the latest frames left."""
+        last = self._last_sent_ms
+        if last is None or self.wall_clock() - last > VIDEO_LAG_STALE_MS:
+            return 0.0
+        return self._video_lag_ms

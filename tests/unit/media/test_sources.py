@@ -79,7 +79,7 @@ def test_interrupt_drops_everything_and_the_next_frame_is_silence() -> None:
 def test_speech_waits_for_a_renderer_behind_it_once_per_utterance() -> None:
     out, played = playout()
     for _ in range(40):  # frames of capture time T go out at T + 100 ms
-        out.sync.note_frame(played.wall_ms - 100)
+        out.sync.note_sent(played.wall_ms - 100)
     out.queue.push(np.ones(TRACK_RATE // 5, np.int16), timestamp_ms=played.wall_ms)  # 200 ms
     started_at = None
     for _ in range(14):
@@ -87,7 +87,7 @@ def test_speech_waits_for_a_renderer_behind_it_once_per_utterance() -> None:
         if started_at is None and played.frames[-1][0].any():
             started_at = played.wall_ms
         played.wall_ms += 20
-        out.sync.note_frame(played.wall_ms - 100)
+        out.sync.note_sent(played.wall_ms - 100)
     assert started_at == 5000.0 + 100, "held until the frames of its time go out"
     loud = [bool(f.any()) for f, _ in played.frames]
     assert loud == [False] * 5 + [True] * 9, "then it plays without a gap"
@@ -126,28 +126,27 @@ async def test_drop_held_drops_the_frames_waiting_and_they_never_show() -> None:
     assert source.latest[0] == seq, "nothing shown after the drop"
 
 
-async def test_a_frame_pushed_with_its_audio_leaves_the_audio_lead_later() -> None:
+async def test_a_frame_pushed_with_its_audio_leaves_at_once_whatever_the_audio_lead() -> None:
     source = VideoSource(16, 16, AvSync(audio_lead_ms=35))
-    seq, _ = source.latest
-    pushed = source.sync.wall_clock()
-    frame = picture(pushed)
+    frame = picture(source.sync.wall_clock())
     source.publish(frame)
-    assert source.held == 1, "held for the audio lead"
-    await source.wait_newer(seq, 1.0)
-    waited_ms = source.sync.wall_clock() - pushed
-    assert source.latest[1] is frame
-    assert 25 < waited_ms < 80, f"expected ~35 ms, got {waited_ms:.0f} ms"
+    assert source.held == 0 and source.latest[1] is frame, "video is never held for the lead"
+    source.sync.note_audio(capture_ms=source.sync.wall_clock(),
+                           played_at_ms=source.sync.wall_clock() - 100)  # TTS ahead
+    later = picture(source.sync.wall_clock() + 20)
+    source.publish(later)
+    assert source.held == 0 and source.latest[1] is later, "its audio has left: not held"
 
 
 def test_speech_held_for_a_renderer_starts_to_the_sample_not_to_the_frame() -> None:
     out, played = playout()
     for _ in range(40):  # frames of capture time T go out at T + 110 ms
-        out.sync.note_frame(played.wall_ms - 110)
+        out.sync.note_sent(played.wall_ms - 110)
     out.queue.push(np.ones(TRACK_RATE // 5, np.int16), timestamp_ms=played.wall_ms)
     for _ in range(8):
         out.tick()
         played.wall_ms += 20
-        out.sync.note_frame(played.wall_ms - 110)
+        out.sync.note_sent(played.wall_ms - 110)
     first = next(i for i, (f, _) in enumerate(played.frames) if f.any())
     assert first == 5, "the frame from 100 to 120 ms holds the start"
     samples = played.frames[first][0]
@@ -158,7 +157,7 @@ def test_speech_held_for_a_renderer_starts_to_the_sample_not_to_the_frame() -> N
 
 
 async def test_a_briefly_held_frame_is_converted_by_the_encoder_not_in_the_push() -> None:
-    source = VideoSource(16, 16, AvSync(audio_lead_ms=30))
+    source = VideoSource(16, 16)
     converted_in: list[str] = []
 
     def convert() -> av.VideoFrame:
@@ -167,7 +166,7 @@ async def test_a_briefly_held_frame_is_converted_by_the_encoder_not_in_the_push(
         return av.VideoFrame(16, 16, "yuv420p")
 
     seq, _ = source.latest
-    source.publish(Picture(convert, source.sync.wall_clock()))
+    source.publish(Picture(convert, source.sync.wall_clock() + 30))  # 30 ms ahead of its time
     assert source.held == 1 and converted_in == [], "held, its pixels still in the ring"
     await source.wait_newer(seq, 1.0)
     await asyncio.get_running_loop().run_in_executor(None, source.latest[1].yuv)
@@ -187,3 +186,44 @@ async def test_frames_of_a_renderer_running_ahead_outlive_the_pixel_ring() -> No
     assert all(f is not None for f in frames[:10]), "the ring reused no held frame's slot"
     lumas = [int(f.to_ndarray()[0, 0]) for f in frames if f is not None]
     assert lumas == sorted(lumas) and len(set(lumas)) == len(lumas), "each kept its own pixels"
+
+
+def test_speech_queued_ahead_waits_for_its_time_less_the_audio_lead() -> None:
+    played = Played()
+    out = AudioPlayout(AudioQueue(10 * TRACK_RATE), played.frame, played.event,
+                       wall_clock=lambda: played.wall_ms,
+                       sync=AvSync(wall_clock=lambda: played.wall_ms, audio_lead_ms=20))
+    out.queue.push(np.ones(TRACK_RATE // 10, np.int16), timestamp_ms=played.wall_ms + 100)
+    for _ in range(8):  # a synthesizer 100 ms ahead of its stamps; frames on time
+        out.sync.note_sent(played.wall_ms)
+        out.tick()
+        played.wall_ms += 20
+    assert played.events[0] == ("playback-started", PlaybackEvent(timestamp=5100.0, at=5080.0)), \
+        "20 ms before its time: the lead, not as soon as it was queued"
+
+
+def test_a_renderer_catching_up_is_followed_within_2s_without_a_gap_or_a_repeat() -> None:
+    out, played = playout()
+    ramp = (np.arange(6 * TRACK_RATE) // 8).astype(np.int16)  # rises, never repeats a run
+    lag_ms = 200.0
+    for _ in range(40):
+        out.sync.note_sent(played.wall_ms - lag_ms)
+    out.queue.push(ramp, timestamp_ms=played.wall_ms)
+    delays = []
+    for i in range(250):  # 5 s
+        if i == 50:
+            lag_ms = 50.0  # the renderer catches up
+        out.sync.note_sent(played.wall_ms - lag_ms)
+        out.tick()
+        if out.playing:
+            delays.append((i, out.sync.audio_delay_ms))
+        played.wall_ms += 20
+    assert delays[0][1] == pytest.approx(200.0), "it started with the renderer's lag"
+    settled = next(i for i, d in delays if i > 50 and abs(d - 50.0) <= 10)
+    assert (settled - 50) * 20 <= 2000, f"followed in {(settled - 50) * 20} ms"
+    assert all(abs(d - 50.0) <= 10 for i, d in delays if i >= settled), "and stays there"
+    out_samples = np.concatenate([f for f, _ in played.frames])
+    speech = out_samples[np.argmax(out_samples > 0):]
+    speech = speech[:np.argmax(speech == ramp[-1])]
+    assert np.all(np.diff(speech.astype(int)) >= 0), "no repeat: the ramp never goes back"
+    assert np.all(np.diff(speech.astype(int)) <= 1), "no gap: nothing of the ramp skipped"
