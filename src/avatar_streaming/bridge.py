@@ -39,11 +39,18 @@ class Playout(Protocol):
 
 class MediaBridge(EventEmitter):
     """Events: "video-frame", "audio-chunk", "incoming-audio", and where speech stands:
-    "playback-started", "playback-finished", "playback-interrupted"."""
+    "playback-started", "playback-finished", "playback-interrupted".
+
+    "video-frame" and "audio-chunk" (each push, as pushed) are for observers, and so are
+    their copies on ``observers`` ("media-video-frame", "media-audio-chunk": the server,
+    as the contract has it); a push emits them only while someone listens.
+    """
 
     def __init__(self, config: MediaConfig, video: VideoSink, audio: Playout,
-                 metrics: StreamMetrics | None = None) -> None:
+                 metrics: StreamMetrics | None = None,
+                 observers: EventEmitter | None = None) -> None:
         super().__init__()
+        self._observers = observers
         self.config = config
         self.metrics = metrics or StreamMetrics(fps_target=config.video_fps)
         self._video = video
@@ -80,7 +87,7 @@ class MediaBridge(EventEmitter):
         self._video.publish(picture)
         if self.config.debug:
             log.debug("video frame %dx%d latency %.1f ms", frame.width, frame.height, latency)
-        self.emit("video-frame", frame)
+        self._observe("video-frame", frame)
 
     async def push_audio_chunk(self, chunk: AudioChunk) -> None:
         """Queue synthesized audio to play in real time. No-op unless started.
@@ -94,7 +101,7 @@ class MediaBridge(EventEmitter):
         samples, rate = self._decoder.decode(chunk)
         self._audio.queue.push(self._to_track_rate(samples, rate), chunk.timestamp)
         self.metrics.record_audio_chunk()
-        self.emit("audio-chunk", chunk)
+        self._observe("audio-chunk", chunk)
 
     async def interrupt(self) -> PlaybackInterruptedEvent:
         """Barge-in: drop all queued speech and the frames pushed ahead for it; silence
@@ -113,6 +120,14 @@ class MediaBridge(EventEmitter):
         """Re-emit a browser microphone chunk as "incoming-audio". No-op unless started."""
         if self.metrics.is_streaming:
             self.emit("incoming-audio", chunk)
+
+    def _observe(self, event: str, media: VideoFrame | AudioChunk) -> None:
+        """Emit ``event`` here and "media-<event>" on the observers, where anyone listens."""
+        if self.listeners(event):
+            self.emit(event, media)
+        observers = self._observers
+        if observers is not None and observers.listeners(f"media-{event}"):
+            observers.emit(f"media-{event}", media)
 
     def get_metrics(self) -> dict[str, Any]:
         return self.metrics.snapshot()

@@ -70,7 +70,7 @@ class Room:
         self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),
                                     self.audio_encoder.encode, self._playback_event,
                                     sync=self.sync)
-        self.bridge = MediaBridge(media, self.video, self.playout)
+        self.bridge = MediaBridge(media, self.video, self.playout, observers=rooms.server)
         """The whole contract API, for this room only."""
         self.incoming_audio_chunks = 0
         self.sfu: JanusRelay | None = None
@@ -81,9 +81,6 @@ class Room:
                                   RelayMedia(self._attach_sender, self._read_audio))
         self.ready = asyncio.Event()
         """Set once the "room-opened" listeners are done: peers may join."""
-        server = rooms.server
-        self.bridge.on("video-frame", lambda f: server.emit("media-video-frame", f))
-        self.bridge.on("audio-chunk", lambda c: server.emit("media-audio-chunk", c))
 
     @property
     def peers(self) -> list[Peer]:
