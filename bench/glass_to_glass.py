@@ -66,6 +66,7 @@ from playwright.async_api import Error as PlaywrightError
 from avatar_streaming import (
     AudioChunk,
     AudioQueueFullError,
+    FrameSentEvent,
     StreamingSystem,
     VideoFrame,
     create_streaming_system,
@@ -277,9 +278,9 @@ class PushLog:
     """When each counter was pushed (Unix ms), and which converted frame carried it."""
 
     pushed_ms: dict[int, float] = field(default_factory=dict)
-    frame_ids: dict[int, int] = field(default_factory=dict)
+    counters: dict[float, int] = field(default_factory=dict)
+    """The counter each frame carried, by its timestamp (the push time)."""
     pushes: int = 0
-    audio_queued_ms: list[float] = field(default_factory=list)
 
 
 async def push_frames(system: StreamingSystem, pushes: PushLog, start: float) -> None:
@@ -294,17 +295,11 @@ async def push_frames(system: StreamingSystem, pushes: PushLog, start: float) ->
         pushed = time.time() * 1000
         await system.bridge.push_video_frame(VideoFrame(image, SIZE, SIZE, pushed))
         pushes.pushed_ms[counter] = pushed
-        remember_frame(system, pushes, counter)
+        pushes.counters[pushed] = counter
+        if len(pushes.counters) > 256:
+            del pushes.counters[next(iter(pushes.counters))]
         pushes.pushes = n = n + 1
         await asyncio.sleep(max(0.0, start + n / FPS - time.monotonic()))
-
-
-def remember_frame(system: StreamingSystem, pushes: PushLog, counter: int) -> None:
-    """Note which converted frame object carries ``counter`` (for the server diagnostics)."""
-    _, frame = system.video.latest
-    pushes.frame_ids[id(frame)] = counter
-    if len(pushes.frame_ids) > 256:  # ids of long-gone frames may be reused: keep few
-        del pushes.frame_ids[next(iter(pushes.frame_ids))]
 
 
 def tone_chunk() -> bytes:
@@ -314,16 +309,11 @@ def tone_chunk() -> bytes:
 
 
 async def push_audio(system: StreamingSystem, pushes: PushLog, start: float) -> None:
-    """Keep the tone AUDIO_AHEAD_S ahead of what is playing (and so of the video).
-
-    The system plays its queue in real time, so the queue's depth is how far ahead the
-    pushed audio is; when the queue cannot be read, push on the wall clock instead.
-    """
+    """Keep the tone AUDIO_AHEAD_S ahead of real time, as a synthesizer runs ahead (the
+    system plays it in real time)."""
     chunk, pushed_s = tone_chunk(), 0.0
-    queue = getattr(getattr(system, "playout", None), "queue", None)
     while True:
-        while (queued_ms(queue) < AUDIO_AHEAD_S * 1000 if queue is not None
-               else pushed_s < time.monotonic() - start + AUDIO_AHEAD_S):
+        while pushed_s < time.monotonic() - start + AUDIO_AHEAD_S:
             try:
                 await system.bridge.push_audio_chunk(
                     AudioChunk(chunk, AUDIO_RATE, 1, time.time() * 1000))
@@ -331,13 +321,7 @@ async def push_audio(system: StreamingSystem, pushes: PushLog, start: float) -> 
                 log.warning("audio queue full: the system plays slower than real time")
                 break
             pushed_s += AUDIO_CHUNK_S
-        if queue is not None:
-            pushes.audio_queued_ms.append(queued_ms(queue))
         await asyncio.sleep(AUDIO_CHUNK_S / 2)
-
-
-def queued_ms(queue: Any) -> float:
-    return len(queue) / 48.0  # the outgoing track's 48 kHz samples
 
 
 @contextlib.asynccontextmanager
@@ -367,21 +351,19 @@ class ServerLog:
     unknown: int = 0
 
 
-def instrument_encoder(system: StreamingSystem, pushes: PushLog) -> ServerLog | None:
-    """Wrap the running encoder's encode-and-send step to time it; None if it moved."""
-    encoder = getattr(system, "video_encoder", None)
-    original = getattr(encoder, "_encode_and_send", None)
-    if encoder is None or original is None:
-        log.warning("server diagnostics off: VideoEncoder._encode_and_send not found")
-        return None
+def instrument_encoder(system: StreamingSystem, pushes: PushLog) -> ServerLog:
+    """Time each frame from its push through its encode to its last packet, with the
+    bridge's documented "frame-sent" diagnostics."""
     server = ServerLog()
 
-    async def timed(frame: Any, *args: Any) -> None:
-        started = time.time() * 1000
-        await original(frame, *args)
-        record_encode(server, pushes.frame_ids.get(id(frame)), started, time.time() * 1000)
+    def sent(event: FrameSentEvent) -> None:
+        counter = None if event.timestamp is None else pushes.counters.get(event.timestamp)
+        if event.repeat:
+            server.repeats.append(event.encode_started_at)  # the encoder's timer beat a push
+        else:
+            record_encode(server, counter, event.encode_started_at, event.sent_at)
 
-    encoder._encode_and_send = timed
+    system.bridge.on("frame-sent", sent)
     return server
 
 
@@ -804,8 +786,6 @@ async def run(args: argparse.Namespace, result: dict[str, Any]) -> None:
         result.update({
             "frames_pushed": pushes.pushes,
             "dropped_frames_metric": system.get_status()["metrics"]["droppedFrames"],
-            "audio_queued_ms_median": (round(float(np.median(pushes.audio_queued_ms)), 1)
-                                       if pushes.audio_queued_ms else None),
             "load_avg_1m": {"start": loads[0], "end": loads[1]}})
 
 

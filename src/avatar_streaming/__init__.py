@@ -38,6 +38,7 @@ from .system import StreamingSystem, create_streaming_system
 from .types import (
     AnswerEvent,
     AudioChunk,
+    FrameSentEvent,
     IceCandidateEvent,
     OfferEvent,
     PeerDisconnectedEvent,
@@ -56,6 +57,7 @@ __all__ = [
     "ChunkError",
     "ConfigError",
     "FrameError",
+    "FrameSentEvent",
     "IceCandidateEvent",
     "IceServer",
     "JanusConfig",

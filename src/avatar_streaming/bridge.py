@@ -84,6 +84,7 @@ class MediaBridge(EventEmitter):
             return
         picture = accept_frame(frame, self._pixels)
         latency = self.metrics.record_video_frame(frame.timestamp)
+        picture.pushed_ms = self.metrics.last_frame_time_ms
         self._video.publish(picture)
         if self.config.debug:
             log.debug("video frame %dx%d latency %.1f ms", frame.width, frame.height, latency)

@@ -1,10 +1,10 @@
 """GET /metrics: the system's figures in Prometheus' text format, a series per room.
 
 Counters and gauges are read from the rooms when Prometheus scrapes (nothing is
-added to the media path); only the push latency is a histogram, observed by each
-room's bridge as frames are pushed. Every series is labelled ``room``; a room's
-series go when it closes, so there are at most ``maxRooms`` of each. Each system
-has its own registry.
+added to the media path); the push latency and push-to-sent time are histograms,
+observed by each room's bridge as frames are pushed and by its encoder as they
+leave. Every series is labelled ``room``; a room's series go when it closes, so
+there are at most ``maxRooms`` of each. Each system has its own registry.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from .rooms import Room
+    from .types import FrameSentEvent
 
 PREFIX = "avatar_streaming"
 LATENCY_BUCKETS_MS = (1, 2, 5, 10, 20, 33, 50, 100, 200, 500, 1000)
@@ -32,6 +33,10 @@ class SystemMetrics(Collector):
             f"{PREFIX}_video_push_latency_ms", "Frame latency at push: push time minus "
             "capture timestamp, ms", labelnames=["room"], buckets=LATENCY_BUCKETS_MS,
             registry=self.registry)
+        self.push_to_sent_ms = Histogram(
+            f"{PREFIX}_video_push_to_sent_ms", "A pushed frame's time from its push to its "
+            "last packet going out, ms", labelnames=["room"], buckets=LATENCY_BUCKETS_MS,
+            registry=self.registry)
         self._rooms: Callable[[], Iterable[Room]] = tuple
         self._peers: Callable[[str], int] = lambda room: 0
         self.registry.register(self)
@@ -42,13 +47,22 @@ class SystemMetrics(Collector):
 
     def add_room(self, room: Room) -> None:
         room.bridge.metrics.latency_observer = self.push_latency_ms.labels(room=room.name).observe
+        observe = self.push_to_sent_ms.labels(room=room.name).observe
+
+        def sent(event: FrameSentEvent) -> None:
+            if not event.repeat and event.pushed_at is not None:
+                observe(event.sent_at - event.pushed_at)
+
+        room.frame_sent_observer = sent
 
     def remove_room(self, room: Room) -> None:
         room.bridge.metrics.latency_observer = None
-        try:
-            self.push_latency_ms.remove(room.name)
-        except KeyError:  # it never saw a frame
-            pass
+        room.frame_sent_observer = None
+        for histogram in (self.push_latency_ms, self.push_to_sent_ms):
+            try:
+                histogram.remove(room.name)
+            except KeyError:  # it never saw a frame
+                pass
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -39,7 +39,7 @@ from .rtc.peer import Peer, PeerMedia
 from .rtc.rtp_out import RtpOut
 from .sfu import JanusRelay
 from .sfu.peers import RelayMedia
-from .types import AudioChunk, RoomClosedEvent
+from .types import AudioChunk, FrameSentEvent, RoomClosedEvent
 
 if TYPE_CHECKING:
     from .signaling.server import SignalingServer
@@ -79,8 +79,17 @@ class Room:
             sfu = webrtc.sfu
             self.sfu = JanusRelay(replace(sfu, room=sfu.room_for(name)), webrtc,
                                   RelayMedia(self._attach_sender, self._read_audio))
+        self.frame_sent_observer: Callable[[FrameSentEvent], None] | None = None
+        """Also given every frame sent (the /metrics histogram)."""
+        self.video_encoder.on_sent = self._frame_sent
         self.ready = asyncio.Event()
         """Set once the "room-opened" listeners are done: peers may join."""
+
+    def _frame_sent(self, event: FrameSentEvent) -> None:
+        if self.frame_sent_observer is not None:
+            self.frame_sent_observer(event)
+        if self.bridge.listeners("frame-sent"):
+            self.bridge.emit("frame-sent", event)
 
     @property
     def peers(self) -> list[Peer]:

@@ -86,6 +86,28 @@ class IceCandidateEvent:
     room: str = "default"
 
 
+@dataclass(frozen=True, slots=True)
+class FrameSentEvent:
+    """Payload of the bridge's "frame-sent": one video frame, encoded once, handed to every
+    viewer of the room (diagnostics; emitted only while someone listens). Times are Unix ms."""
+
+    timestamp: float | None
+    """The frame's capture time as pushed (None: the placeholder before any push)."""
+    pushed_at: float | None
+    """When its push was accepted."""
+    encode_started_at: float
+    """When the encoder took it (converting it first, if not yet converted)."""
+    sent_at: float
+    """When its last packet went to the viewers' transports."""
+    rtp_timestamp: int
+    """Its RTP time (90 kHz): when the audio of its capture time leaves (media/sync.py)."""
+    keyframe: bool
+    repeat: bool
+    """The same picture sent again (the renderer paused), not a new push."""
+    packets: int
+    payload_bytes: int
+
+
 @dataclass(frozen=True)
 class RoomClosedEvent:
     """Payload of "room-closed"."""

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from avatar_streaming import FrameSentEvent
 from tests.conftest import MakeSystem, wait_until, ws_url
 from tests.feeds import feeding_frames, feeding_tone
 from tests.integration.client import RtcClient
@@ -55,8 +56,34 @@ async def test_metrics_status_and_health(make_system: MakeSystem) -> None:
     assert scraped[("avatar_streaming_video_encode_seconds_total", room)] > 0
     assert scraped[("avatar_streaming_video_push_latency_ms_count", room)] == \
         scraped[("avatar_streaming_video_frames_total", room)]
+    sent = scraped[("avatar_streaming_video_push_to_sent_ms_count", room)]
+    assert sent > 10, "frames sent are timed from their push"
+    assert 0 < scraped[("avatar_streaming_video_push_to_sent_ms_sum", room)] / sent < 500
     assert status["peerCount"] == 1 and status["metrics"]["videoFrames"] > 10
     await client.close()
+
+
+async def test_frame_sent_times_each_frame_from_its_push_to_its_last_packet(
+        make_system: MakeSystem) -> None:
+    system = await make_system()
+    sent: list[FrameSentEvent] = []
+    client = RtcClient(ws_url(system))
+    async with feeding_frames(system, quadrants()):
+        await client.connect()
+        await asyncio.wait_for((await client.track("video")).recv(), 10)
+        system.bridge.on("frame-sent", sent.append)
+        await wait_until(lambda: len(sent) >= 30)
+        system.bridge.off("frame-sent", sent.append)
+    await client.close()
+    fresh = [e for e in sent if not e.repeat]
+    assert len(fresh) >= 25, "at 30 fps nearly every frame is a new push"
+    for event in fresh:
+        assert event.timestamp is not None and event.pushed_at is not None
+        assert event.timestamp <= event.pushed_at <= event.encode_started_at <= event.sent_at
+        assert event.sent_at - event.pushed_at < 500
+        assert event.packets >= 1 and event.payload_bytes > 0
+    rtp = [e.rtp_timestamp for e in sent]
+    assert rtp == sorted(rtp) and len(set(rtp)) == len(rtp), "RTP time only goes forward"
 
 
 async def test_a_session_logs_one_line_per_event_with_its_peer_id(

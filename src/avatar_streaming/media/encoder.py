@@ -25,6 +25,7 @@ from aiortc import RTCRtpCodecParameters, clock
 from aiortc.codecs import get_encoder, opus
 from aiortc.codecs.base import Encoder
 
+from ..types import FrameSentEvent
 from . import vp8, vp9
 from .audio import TRACK_RATE
 from .background import Background
@@ -105,6 +106,8 @@ class VideoEncoder:
         self.frames_encoded = 0
         self.keyframes = 0
         self.encode_seconds = 0.0
+        self.on_sent: Callable[[FrameSentEvent], None] | None = None
+        """Given every frame sent (the bridge's "frame-sent", /metrics)."""
         broadcast.on_join = self.request_keyframe
 
     def _pin_bitrate(self) -> None:
@@ -112,8 +115,11 @@ class VideoEncoder:
             self._encoder.target_bitrate = self._bitrate_bps
 
     def request_keyframe(self) -> None:
-        """Make a coming frame a keyframe (rate-limited)."""
+        """Make a coming frame a keyframe (rate-limited); when one may go now, encode it now
+        (a viewer whose DTLS just came up, or one that lost a frame, waits for no push)."""
         self._keyframe_wanted = True
+        if self._clock() - self._last_keyframe_s >= self._keyframe_interval_s:
+            self._source.poke()
 
     def start(self) -> None:
         self._loop.start()
@@ -158,6 +164,7 @@ class VideoEncoder:
         pts = self._next_pts(picture, fresh)
         media_ntp = ntp_from_unix_ms(self._last_media_ms)
         keyframe = self._take_keyframe(now)
+        started_ms = self._sync.wall_clock()
         loop = asyncio.get_running_loop()
         payloads, timestamp = await loop.run_in_executor(
             self._thread, self._encode, picture, pts, keyframe)
@@ -167,6 +174,11 @@ class VideoEncoder:
             self._broadcast.send(payloads, timestamp, clock.current_ntp_time(), media_ntp)
             if fresh and picture.timestamp_ms is not None:
                 self._sync.note_sent(picture.timestamp_ms)
+            if self.on_sent is not None:
+                self.on_sent(FrameSentEvent(
+                    picture.timestamp_ms, picture.pushed_ms, started_ms,
+                    self._sync.wall_clock(), timestamp, keyframe, not fresh, len(payloads),
+                    sum(len(p) for p in payloads)))
         elif keyframe:
             self._keyframe_wanted = True  # nothing went out: ask again
 

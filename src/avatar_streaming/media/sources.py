@@ -145,6 +145,12 @@ class VideoSource:
             self._next.set_result(None)
         self._next = None
 
+    def poke(self) -> None:
+        """Wake whoever waits for a newer frame now, with none (to encode the latest again)."""
+        if self._next is not None and not self._next.done():
+            self._next.set_result(None)
+        self._next = None
+
     @property
     def latest(self) -> tuple[int, Picture]:
         return self._seq, self._latest

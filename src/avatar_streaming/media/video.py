@@ -33,6 +33,8 @@ class Picture:
         self._convert: Callable[[], av.VideoFrame | None] | None = convert
         self.timestamp_ms = timestamp_ms
         """Capture time (Unix ms) the renderer stamped; None for our own placeholder."""
+        self.pushed_ms: float | None = None
+        """When its push was accepted (Unix ms)."""
         self._yuv: av.VideoFrame | None = None
         self._lock = threading.Lock()
 
