@@ -149,6 +149,8 @@
       wsOpened: false,
       remoteDescriptionSet: false,
       pendingRemoteCandidates: [], // server candidates that came before the answer
+      configured: false, // the server's config came (direct mode)
+      prepared: null, // the peer connection and offer being made meanwhile (signaling.js)
       offerSent: false,
       pendingLocalCandidates: [], // our candidates gathered before the offer went out
       gatheringDone: false,
@@ -187,6 +189,7 @@
       s.wsOpened = true;
     };
     ws.onmessage = (ev) => Signaling.onMessage(page, s, ev.data);
+    Signaling.prepare(page, s);
     // 'error' is always followed by 'close', but either one ends the session.
     ws.onerror = () =>
       linkLost(s, s.wsOpened ? 'signaling connection error' : 'cannot reach the signaling server');

@@ -2,9 +2,9 @@
  * Direct mode: the messages of one session's WebSocket to the signaling server, and the
  * RTCPeerConnection negotiated over them.
  *
- * The server speaks first ("config": our peer id and ICE servers); the page then makes
- * the offer (video recvonly, audio sendrecv for the microphone), the server answers, and
- * both sides trickle ICE candidates. "ping" is answered with "pong"; "error" is shown.
+ * The server speaks first ("config": our peer id and ICE servers); the page then sends
+ * the offer (video recvonly, audio sendrecv for the microphone), made while the socket
+ * opened (`prepare`), the server answers, and both sides trickle ICE candidates. "ping" is answered with "pong"; "error" is shown.
  *
  * The session object and its life belong to client.js, which passes `page`, the hooks
  * this file may use: page.isCurrent(s) (false once `s` was torn down: late events are
@@ -14,6 +14,12 @@
  */
 (() => {
   'use strict';
+
+  // The DTLS certificate is made while the page loads, once, for every connection of the
+  // page: made in the offer instead, it is a step between the server's config and our offer.
+  const certificate = (typeof RTCPeerConnection !== 'undefined' && RTCPeerConnection.generateCertificate)
+    ? RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' }).catch(() => null)
+    : Promise.resolve(null);
 
   function send(s, message) {
     if (s.ws && s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(message));
@@ -53,10 +59,11 @@
   }
 
   async function onConfig(page, s, msg) {
-    if (s.pc) {
+    if (s.configured) {
       console.warn('[avatar] duplicate config ignored');
       return;
     }
+    s.configured = true;
     page.client.peerId = msg.peerId ?? null;
     if (typeof msg.room === 'string') page.client.room = msg.room;
     page.renderPeerId();
@@ -70,30 +77,48 @@
     }
   }
 
+  /**
+   * Make session `s`'s peer connection and its offer while the WebSocket opens: neither
+   * needs the server's config, and both take Chromium some 10-20 ms that would otherwise
+   * come between the config and our offer. The ICE servers are set when the config comes,
+   * before gathering starts.
+   */
+  function prepare(page, s) {
+    s.prepared = (async () => {
+      const cert = await certificate;
+      if (!page.isCurrent(s)) return null;
+      const pc = new RTCPeerConnection(cert ? { certificates: [cert] } : {});
+      s.pc = pc;
+      s.remoteStream = new MediaStream();
+      page.client.pc = pc;
+      page.client.remoteStream = s.remoteStream;
+
+      pc.ontrack = (ev) => page.onRemoteTrack(s, ev);
+      pc.onicecandidate = (ev) => onLocalCandidate(page, s, ev.candidate);
+      pc.onconnectionstatechange = () => page.onPeerState(s);
+
+      // Order matters to the server only in that both m-lines exist: video first, then
+      // audio. The audio transceiver is sendrecv from the start and gets the microphone
+      // track when (if) permission comes: the offer does not wait for the prompt, so the
+      // avatar starts at once, and no renegotiation is needed when the microphone arrives.
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      const audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
+      page.attachMic(s, audio.sender);
+      return { pc, cert, offer: await pc.createOffer() };
+    })();
+    return s.prepared;
+  }
+
   async function startPeer(page, s, config) {
-    const client = page.client;
+    const prepared = await (s.prepared || prepare(page, s));
+    if (!prepared || !page.isCurrent(s)) return;
+    const { pc, cert, offer } = prepared;
     const iceServers = Array.isArray(config.iceServers) ? config.iceServers : [];
-    const pc = new RTCPeerConnection({ iceServers });
-    s.pc = pc;
-    s.remoteStream = new MediaStream();
-    client.pc = pc;
-    client.remoteStream = s.remoteStream;
-
-    pc.ontrack = (ev) => page.onRemoteTrack(s, ev);
-    pc.onicecandidate = (ev) => onLocalCandidate(page, s, ev.candidate);
-    pc.onconnectionstatechange = () => page.onPeerState(s);
-
-    // Order matters to the server only in that both m-lines exist: video first, then audio.
-    // The audio transceiver is sendrecv from the start and gets the microphone track when
-    // (if) permission comes: the offer does not wait for the prompt, so the avatar starts
-    // at once, and no renegotiation is needed when the microphone arrives.
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    const audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
-    page.attachMic(s, audio.sender);
+    if (iceServers.length) {
+      pc.setConfiguration(cert ? { iceServers, certificates: [cert] } : { iceServers });
+    }
 
     // Trickle ICE: the offer goes out at once, candidates follow as they are found.
-    const offer = await pc.createOffer();
-    if (!page.isCurrent(s)) return;
     await pc.setLocalDescription(offer);
     if (!page.isCurrent(s)) return;
     send(s, { type: 'offer', data: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
@@ -166,5 +191,5 @@
     return `server closed the connection (code ${ev.code}${reason})`;
   }
 
-  window.AvatarSignaling = Object.freeze({ onMessage, describeClose });
+  window.AvatarSignaling = Object.freeze({ onMessage, describeClose, prepare });
 })();
