@@ -227,3 +227,42 @@ def test_a_renderer_catching_up_is_followed_within_2s_without_a_gap_or_a_repeat(
     speech = speech[:np.argmax(speech == ramp[-1])]
     assert np.all(np.diff(speech.astype(int)) >= 0), "no repeat: the ramp never goes back"
     assert np.all(np.diff(speech.astype(int)) <= 1), "no gap: nothing of the ramp skipped"
+
+
+def test_a_steady_renderer_lag_holds_for_ten_minutes_without_drift() -> None:
+    out, played = playout(max_s=2)
+    chunk = np.ones(TRACK_RATE // 10, np.int16)  # 100 ms a chunk, kept 300 ms ahead
+    stamp, lag_ms = played.wall_ms, 120.0
+    delays = []
+    for i in range(30_000):  # 10 minutes of 20 ms frames
+        while stamp < played.wall_ms + 300:
+            out.queue.push(chunk, timestamp_ms=stamp)
+            stamp += 100
+        out.sync.note_sent(played.wall_ms - lag_ms)
+        out.tick()
+        if i % 1000 == 999:
+            delays.append(out.sync.audio_delay_ms)
+        played.wall_ms += 20
+    assert all(abs(d - lag_ms) <= 1 for d in delays[1:]), f"drifted: {delays}"
+    assert all(f.any() for f, _ in played.frames[10:]), "no gap in ten minutes"
+
+
+def test_after_an_interrupt_the_next_utterance_starts_on_its_own_time() -> None:
+    out, played = playout()
+    for _ in range(40):
+        out.sync.note_sent(played.wall_ms - 100)
+    out.queue.push(np.ones(TRACK_RATE, np.int16), timestamp_ms=played.wall_ms)
+    for _ in range(20):
+        out.sync.note_sent(played.wall_ms - 100)
+        out.tick()
+        played.wall_ms += 20
+    out.interrupt()
+    stamp = played.wall_ms + 40  # the reply, stamped 40 ms on
+    out.queue.push(np.ones(TRACK_RATE // 5, np.int16), timestamp_ms=stamp)
+    for _ in range(12):
+        out.sync.note_sent(played.wall_ms - 100)
+        out.tick()
+        played.wall_ms += 20
+    started = [e for name, e in played.events if name == "playback-started"]
+    assert started[-1] == PlaybackEvent(timestamp=stamp, at=stamp + 100)
+    assert out.sync.delay_for(stamp) == pytest.approx(100.0), "the frames of the reply too"
