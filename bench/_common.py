@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _children import Child
 
 from avatar_streaming import AudioChunk, StreamingSystem, VideoFrame
 from avatar_streaming.demo.face import FaceRenderer
@@ -72,16 +71,13 @@ class ServerProcess:
     """
 
     def __init__(self, webrtc: dict[str, object] | None = None) -> None:
-        self._webrtc = webrtc or {}
-        self._process: asyncio.subprocess.Process | None = None
+        self._child = Child(["serve.py", "--kind", "ours", "--control",
+                             "--webrtc", json.dumps(webrtc or {})])
         self.port = 0
 
     async def __aenter__(self) -> ServerProcess:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "serve.py", "--kind", "ours", "--control",
-            "--webrtc", json.dumps(self._webrtc), cwd=Path(__file__).parent,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        ready = (await self._read_line(60)).split()
+        await self._child.start()
+        ready = (await self._child.line(60)).split()
         if not ready or ready[0] != "ready":
             await self.__aexit__()
             raise RuntimeError(f"serve.py: expected 'ready PORT', got {ready}")
@@ -90,29 +86,11 @@ class ServerProcess:
 
     @property
     def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
-
-    async def _read_line(self, timeout: float) -> str:
-        assert self._process is not None and self._process.stdout is not None
-        return (await asyncio.wait_for(self._process.stdout.readline(), timeout)).decode()
+        return self._child.pid
 
     async def ask(self, command: str, timeout: float = 60) -> dict[str, Any]:
         """One command of serve.py's Control ("census", "counters", "trace-start", ...)."""
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(f"{command}\n".encode())
-        await self._process.stdin.drain()
-        body: dict[str, Any] = json.loads(await self._read_line(timeout))
-        return body
+        return await self._child.ask(command, timeout)
 
     async def __aexit__(self, *_exc: object) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.returncode is None:
-            process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        await self._child.stop(grace_s=0)

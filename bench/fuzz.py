@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _children import Child
 from hypothesis import HealthCheck, given, settings
 
 from _common import ServerProcess, process_cpu_seconds
@@ -121,44 +122,30 @@ class Viewer:
     """bench/receivers.py with one viewer, in a process of its own: what the server
     delivers is measured, not how much CPU the fuzzing clients leave this process."""
 
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._child = Child(["receivers.py", "--url", url, "--count", "1"])
+
     async def __aenter__(self) -> Viewer:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "receivers.py", "--url", self.url, "--count", "1",
-            cwd=Path(__file__).parent, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE)
-        connected = json.loads(await self._line())["connected"]
+        await self._child.start()
+        connected = json.loads(await self._child.line())["connected"]
         if connected != 1:
             await self.__aexit__()
             raise RuntimeError("receivers.py: the viewer did not connect")
         return self
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    async def _line(self) -> bytes:
-        assert self._process.stdout is not None
-        return await asyncio.wait_for(self._process.stdout.readline(), 60)
-
     async def tell(self, command: str) -> None:
-        assert self._process.stdin is not None
-        self._process.stdin.write(f"{command}\n".encode())
-        await self._process.stdin.drain()
+        await self._child.tell(command)
 
     async def window(self) -> dict[str, Any]:
         """After "start" and "stop": frames (RTP marker bits) and packets per second."""
-        body = json.loads(await self._line())
+        body = json.loads(await self._child.line())
         return {"fps": round(body["video-frames"][0], 1),
                 "video_packets_per_s": round(body["video-packets"][0], 1),
                 "audio_packets_per_s": round(body["audio-packets"][0], 1)}
 
     async def __aexit__(self, *_exc: object) -> None:
-        if self._process.stdin is not None:
-            self._process.stdin.close()  # receivers.py: the end of stdin closes the viewers
-        try:
-            await asyncio.wait_for(self._process.wait(), 15)
-        except TimeoutError:
-            self._process.kill()
-            await self._process.wait()
+        await self._child.stop(grace_s=15)  # receivers.py: the end of stdin ends the viewers
 
 
 async def fuzz(url: str, messages: list[str], per_connection: int, parallel: int,

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _children import Child
 from _netns import in_netns, reexec_in_netns
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -179,56 +180,6 @@ async def run_publisher() -> None:
 
 # --- the bench -------------------------------------------------------------------------
 
-class Child:
-    """A role of this script in a process of its own, pinned to ``cores``, spoken to by line."""
-
-    def __init__(self, role: list[str], cores: set[int] | None) -> None:
-        self.role, self.cores = role, cores
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        cores = self.cores
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, str(HERE), *self.role, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def line(self, timeout_s: float) -> str:
-        assert self.process is not None and self.process.stdout is not None
-        raw = await asyncio.wait_for(self.process.stdout.readline(), timeout_s)
-        if not raw:
-            raise RuntimeError(f"{self.role[1]} exited ({await self.process.wait()})")
-        return raw.decode()
-
-    async def ask(self, command: str, timeout_s: float = 30) -> dict[str, Any]:
-        assert self.process is not None and self.process.stdin is not None
-        self.process.stdin.write(f"{command}\n".encode())
-        await self.process.stdin.drain()
-        body: dict[str, Any] = json.loads(await self.line(timeout_s))
-        return body
-
-    async def stop(self) -> None:
-        """Close its stdin (it ends itself), else SIGTERM, else SIGKILL: by PID."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        for signal_it in (None, process.terminate, process.kill):
-            if signal_it is not None and process.returncode is None:
-                signal_it()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-                return
-            except TimeoutError:
-                continue
-
-
 def rss_mib_and_threads(pid: int) -> tuple[float, int]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
                   .splitlines() if ":" in line)
@@ -307,7 +258,7 @@ def slope(steps: list[dict[str, Any]], key: str) -> float | None:
 async def sweep(args: argparse.Namespace, janus_pids: dict[str, int],
                 out: dict[str, Any]) -> None:
     pin = (os.cpu_count() or 1) >= 2 and not args.no_pin
-    publisher = Child(["--role", "publisher"], {0} if pin else None)
+    publisher = Child([str(HERE), "--role", "publisher"], {0} if pin else None)
     subscribers: Child | None = None
     try:
         await publisher.start()
@@ -318,7 +269,7 @@ async def sweep(args: argparse.Namespace, janus_pids: dict[str, int],
         if args.cascade:
             out["cascade"] = await cascade(watched)
             watched, url = out["cascade"]["edge_feed_id"], EDGE_URL
-        subscribers = Child(["--role", "subscribers", "--feed", str(watched),
+        subscribers = Child([str(HERE), "--role", "subscribers", "--feed", str(watched),
                              "--janus-url", url], {1} if pin else None)
         await subscribers.start()
         have = 0

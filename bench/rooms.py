@@ -35,31 +35,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from viewers import start
+from _children import ask, start, stop
 
 from _common import FPS, LOOPBACK_WEBRTC, SIZE, TalkingFace, process_cpu_seconds
-from avatar_streaming import AudioChunk, Room, VideoFrame, create_streaming_system
+from avatar_streaming import (
+    AudioChunk,
+    FrameSentEvent,
+    Room,
+    VideoFrame,
+    create_streaming_system,
+)
 
 HERE = Path(__file__).parent
-PYTHON = sys.executable
 
 
 # ---- the server (``--serve N``), in a process of its own --------------------------------
 
 class PushLatency:
-    """Push -> last RTP packet of each fresh frame, per room (wraps the encoder's step)."""
+    """Push -> last RTP packet of each fresh frame, per room (the bridge's "frame-sent")."""
 
     def __init__(self, room: Room) -> None:
         self.samples: list[float] = []
-        encoder = room.video_encoder
-        original = encoder._encode_and_send
+        room.bridge.on("frame-sent", self._sent)
 
-        async def timed(picture: Any, fresh: bool, *args: Any) -> None:
-            await original(picture, fresh, *args)
-            if fresh and picture.timestamp_ms is not None:
-                self.samples.append(time.time() * 1000 - picture.timestamp_ms)
-
-        encoder._encode_and_send = timed  # type: ignore[method-assign]
+    def _sent(self, event: FrameSentEvent) -> None:
+        if not event.repeat and event.pushed_at is not None:
+            self.samples.append(event.sent_at - event.pushed_at)
 
 
 async def feed_room(room: Room, frames: list[np.ndarray], offset: int, burst: bool) -> None:
@@ -132,31 +133,6 @@ def rss_mib(pid: int) -> float:
 
 
 # ---- the measuring side ----------------------------------------------------------------
-
-def stop(process: subprocess.Popen[str]) -> None:
-    if process.stdin is not None:
-        try:
-            process.stdin.close()
-        except BrokenPipeError:
-            pass
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def ask(process: subprocess.Popen[str], line: str) -> dict[str, Any]:
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(f"{line}\n")
-    process.stdin.flush()
-    answer: dict[str, Any] = json.loads(process.stdout.readline())
-    return answer
-
 
 def measure(count: int, seconds: float, warmup: float, burst: bool = False) -> dict[str, Any]:
     server = start([__file__, "--serve", str(count), *(["--burst"] if burst else [])], core=0)

@@ -15,34 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _children import start, stop
 
 from _common import process_cpu_seconds
-
-HERE = Path(__file__).parent
-PYTHON = sys.executable
-
-
-def start(args: list[str], core: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen([PYTHON, *args], cwd=HERE, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
-    os.sched_setaffinity(process.pid, {core})
-    return process
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def measure(kind: str, count: int, seconds: float, warmup: float) -> dict[str, Any]:
@@ -66,7 +45,7 @@ def measure(kind: str, count: int, seconds: float, warmup: float) -> dict[str, A
     finally:
         if receivers is not None:
             stop(receivers)
-        stop(server)
+        stop(server, grace_s=0)
     fps = result["video-frames"]
     return {"viewers": count, "connected": connected,
             "server_cpu_pct_of_core": 100 * (cpu1 - cpu0) / (t1 - t0),
