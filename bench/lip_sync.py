@@ -15,7 +15,8 @@ Cases (``--cases``):
   ``--video-lag-ms`` later (a renderer that makes its frames from the speech); beeps are
   pushed at their stamps.
 - ``on-time``: both pushed at their stamps (speech then cannot leave before its video).
-Each runs with every ``--leads`` value (``media.audioLeadMs``).
+Each runs with every ``--leads`` value (``media.audioLeadMs``), and against plain aiortc
+(bench/plain_aiortc.py: no lip-sync logic; ``--no-baseline`` skips it).
 
 Prints one JSON object: per case, the signed offsets, p50 / p90 of |audio - video| and
 the signed median. Target: p90 <= 15 ms.
@@ -25,22 +26,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import shutil
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 
 from avatar_streaming import MediaConfig, create_streaming_system
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from _netns import in_netns, reexec_in_netns
+from plain_aiortc import PlainAiortc
 
 from tests.browser.conftest import CHROMIUM_FLAGS
 from tests.browser.flashes import flash_and_beep, pair_onsets
@@ -63,41 +68,57 @@ def pushes(case: str, args: argparse.Namespace) -> tuple[float, float]:
             "on-time": (0.0, 0.0)}[case]
 
 
-async def one_case(case: str, lead_ms: float, args: argparse.Namespace) -> dict[str, Any]:
-    lag_ms, ahead_ms = pushes(case, args)
+@contextlib.asynccontextmanager
+async def serving(lead_ms: float | None) -> AsyncIterator[Any]:
+    """Our system with ``media.audioLeadMs`` = ``lead_ms``; None: plain aiortc."""
+    if lead_ms is None:
+        async with PlainAiortc() as baseline:
+            yield baseline
+        return
     system = await create_streaming_system({
         "webrtc": {"signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
                    "iceHostAddresses": ["127.0.0.1"]},
         "media": {"audioLeadMs": lead_ms}})
-    stop = asyncio.Event()
-    feeder: asyncio.Task[None] | None = None
     try:
         await system.start()
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM,
-                                                       args=CHROMIUM_FLAGS)
-            try:
-                page = await browser.new_page()
-                await page.goto(f"http://127.0.0.1:{system.server.port}/")
-                await page.wait_for_function(
-                    "() => window.avatarClient && window.avatarClient.state === 'connected'",
-                    timeout=30_000)
-                feeder = asyncio.create_task(flash_and_beep(system, lag_ms, stop, ahead_ms))
-                seen = await page.evaluate(FLASHES_AND_BEEPS,
-                                           args.warmup + args.flashes + 1.5)
-            finally:
-                stop.set()
-                await browser.close()
+        yield system
     finally:
-        if feeder is not None:
-            await feeder
         await system.stop()
+
+
+async def one_case(case: str, lead_ms: float | None, args: argparse.Namespace
+                   ) -> dict[str, Any]:
+    lag_ms, ahead_ms = pushes(case, args)
+    stop = asyncio.Event()
+    feeder: asyncio.Task[None] | None = None
+    async with serving(lead_ms) as system:
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                           args=CHROMIUM_FLAGS)
+                try:
+                    page = await browser.new_page()
+                    await page.goto(f"http://127.0.0.1:{system.server.port}/")
+                    await page.wait_for_function(
+                        "() => window.avatarClient && "
+                        "window.avatarClient.state === 'connected'", timeout=30_000)
+                    feeder = asyncio.create_task(
+                        flash_and_beep(system, lag_ms, stop, ahead_ms))
+                    seen = await page.evaluate(FLASHES_AND_BEEPS,
+                                               args.warmup + args.flashes + 1.5)
+                finally:
+                    stop.set()
+                    await browser.close()
+        finally:
+            if feeder is not None:
+                await feeder
     pairs = pair_onsets(seen["beeps"], seen["flashes"])
     start = min(seen["flashes"], default=0.0)
     offsets = [o for at, o in pairs if at - start >= args.warmup * 1000][:args.flashes]
     early = [o for at, o in pairs if at - start < args.warmup * 1000]
     return {
         "case": case,
+        "server": "ours" if lead_ms is not None else "plain aiortc",
         "renderer_lag_ms": lag_ms,
         "tts_ahead_ms": ahead_ms,
         "audio_lead_ms": lead_ms,
@@ -115,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"bench": "lip_sync", "netns": in_netns(),
                               "warmup_s": args.warmup, "target_abs_p90_ms": 15, "cases": []}
     started = time.monotonic()
-    for lead in args.leads:
+    for lead in [*args.leads, *([None] if args.baseline else [])]:
         for case in args.cases:
             try:
                 async with asyncio.timeout(args.warmup + args.flashes + 60):
@@ -123,6 +144,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             except TimeoutError:
                 result["cases"].append({"case": case, "audio_lead_ms": lead,
                                         "error": "timed out"})
+            except PlaywrightError as exc:  # the page never connected: say so, go on
+                result["cases"].append({"case": case, "audio_lead_ms": lead,
+                                        "error": str(exc).splitlines()[0]})
     result["seconds"] = round(time.monotonic() - started, 1)
     return result
 
@@ -140,6 +164,8 @@ def main(argv: list[str]) -> int:
                         help="tts-ahead: how long before its stamp a beep is pushed")
     parser.add_argument("--leads", default=f"{MediaConfig.audio_lead_ms:g}",
                         help="media.audioLeadMs values to run, ms, comma-separated (0: none)")
+    parser.add_argument("--no-baseline", dest="baseline", action="store_false",
+                        help="skip the plain-aiortc baseline (bench/plain_aiortc.py)")
     parser.add_argument("--no-netns", action="store_true", help="stay on the host network")
     args = parser.parse_args(argv)
     args.cases = [c for c in args.cases.split(",") if c.strip()]
