@@ -69,7 +69,8 @@ def pushes(case: str, args: argparse.Namespace) -> tuple[float, float]:
 
 
 @contextlib.asynccontextmanager
-async def serving(lead_ms: float | None) -> AsyncIterator[Any]:
+async def serving(lead_ms: float | None, media: dict[str, Any] | None = None
+                  ) -> AsyncIterator[Any]:
     """Our system with ``media.audioLeadMs`` = ``lead_ms``; None: plain aiortc."""
     if lead_ms is None:
         async with PlainAiortc() as baseline:
@@ -78,7 +79,7 @@ async def serving(lead_ms: float | None) -> AsyncIterator[Any]:
     system = await create_streaming_system({
         "webrtc": {"signalingPort": 0, "signalingHost": "127.0.0.1", "iceServers": [],
                    "iceHostAddresses": ["127.0.0.1"]},
-        "media": {"audioLeadMs": lead_ms}})
+        "media": {**(media or {}), "audioLeadMs": lead_ms}})
     try:
         await system.start()
         yield system
@@ -91,7 +92,8 @@ async def one_case(case: str, lead_ms: float | None, args: argparse.Namespace
     lag_ms, ahead_ms = pushes(case, args)
     stop = asyncio.Event()
     feeder: asyncio.Task[None] | None = None
-    async with serving(lead_ms) as system:
+    media = {} if args.audio_bitrate is None else {"audioBitrate": args.audio_bitrate}
+    async with serving(lead_ms, media) as system:
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM,
@@ -164,6 +166,8 @@ def main(argv: list[str]) -> int:
                         help="tts-ahead: how long before its stamp a beep is pushed")
     parser.add_argument("--leads", default=f"{MediaConfig.audio_lead_ms:g}",
                         help="media.audioLeadMs values to run, ms, comma-separated (0: none)")
+    parser.add_argument("--audio-bitrate", type=int, default=None,
+                        help="media.audioBitrate of ours (default: the system's)")
     parser.add_argument("--no-baseline", dest="baseline", action="store_false",
                         help="skip the plain-aiortc baseline (bench/plain_aiortc.py)")
     parser.add_argument("--no-netns", action="store_true", help="stay on the host network")

@@ -183,6 +183,7 @@ class AudioPlayout:
                  sync: AvSync | None = None) -> None:
         self.queue = queue
         self.sync = sync or AvSync(wall_clock=wall_clock)
+        self.sync.queued_head = lambda: self.queue.head_timestamp_ms
         self.clock = clock
         self.wall_clock = wall_clock
         self._on_frame = on_frame
@@ -216,6 +217,7 @@ class AudioPlayout:
         """Play one 20 ms frame now: samples (mono int16 at 48 kHz) and their position."""
         position = self.frames_played * FRAME_SAMPLES
         self.frames_played += 1
+        self.sync.next_audio_ms = self.wall_clock() + FRAME_MS
         silence = self._lead_in_samples()
         if silence == FRAME_SAMPLES:
             self._on_frame(np.zeros(FRAME_SAMPLES, np.int16), position)

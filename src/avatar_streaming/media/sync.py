@@ -6,7 +6,9 @@ real time, so its RTP timestamps and sender reports are simply the wall clock at
 each 20 ms frame leaves, and the playout notes D of every frame it plays. A video frame
 of capture time T carries T + D(T) as its RTP time and in the sender reports: the delay
 of the audio of T where that audio has already left, the delay of the utterance now
-playing where T lies ahead in it, and otherwise the delay the next utterance will get.
+playing where T lies ahead in it, and otherwise the delay the next utterance will get
+(the target below, or, for audio queued that cannot leave that early, with the
+playout's next frame).
 Both streams thus map one capture time to one instant, and the browser plays a frame and
 the audio stamped with the same time together, from the first second.
 
@@ -74,6 +76,10 @@ class AvSync:
         """Delay of the audio that left last: when it left minus its capture time."""
         self.speaking = False
         """Whether an utterance is playing (the playout says)."""
+        self.next_audio_ms: float | None = None
+        """When the playout's next 20 ms frame leaves (wall clock, Unix ms)."""
+        self.queued_head: Callable[[], float | None] = lambda: None
+        """The capture time of the next audio to play, if any is queued (the playout's)."""
         self._captures: deque[float] = deque(maxlen=HISTORY_FRAMES)
         self._delays: deque[float] = deque(maxlen=HISTORY_FRAMES)
         self._video_lag_ms = 0.0
@@ -100,7 +106,15 @@ class AvSync:
             return self._delays[bisect.bisect_right(captures, capture_ms) - 1]
         if self.speaking and captures and capture_ms > captures[-1]:
             return self.audio_delay_ms
-        return self.target_delay_ms()
+        # The next utterance: the target, unless it is queued and cannot leave that early
+        # (pushed at its own time): then with the playout's next frame.
+        target = self.target_delay_ms()
+        head = self.queued_head()
+        if head is None or capture_ms < head - AUDIO_FRAME_MS:
+            return target
+        now = self.wall_clock()
+        next_audio = self.next_audio_ms if self.next_audio_ms is not None else now
+        return max(target, max(next_audio, now) - head)
 
     def target_delay_ms(self) -> float:
         """The delay to give the audio: ``audio_lead_ms`` less than the video's lag."""

@@ -22,6 +22,10 @@ def test_a_frame_takes_the_delay_its_audio_left_with() -> None:
     clock = Clock()
     sync = AvSync(wall_clock=clock)
     assert sync.video_time_ms(9_990.0) == 9_990.0, "no speech, no video lag: at capture time"
+    sync.queued_head = lambda: 9_990.0  # speech of that time, queued as it is due
+    sync.next_audio_ms = 10_015.0
+    assert sync.video_time_ms(9_990.0) == 10_015.0, "it leaves with the playout's next frame"
+    sync.queued_head = lambda: None
     for i in range(10):  # an utterance captured from 10 000, leaving 250 ms later
         sync.note_audio(capture_ms=10_000.0 + 20 * i, played_at_ms=10_250.0 + 20 * i)
     sync.note_audio(capture_ms=10_200.0, played_at_ms=10_480.0)  # then 30 ms later still
