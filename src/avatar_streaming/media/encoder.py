@@ -133,8 +133,7 @@ class VideoEncoder:
         while True:
             if last_sent is not None:  # a new frame at once; a repeat if none came in time
                 await self._source.wait_newer(seen, last_sent + wait_s - self._clock())
-            fresh = self._source.latest[0] != seen
-            seen, picture = self._source.latest
+            seen, picture, fresh = self._source.next_after(seen)
             # after a new frame, give the renderer's next push some slack before repeating;
             # once repeating, keep the frame rate
             wait_s = self._interval_s * (REPEAT_AFTER_INTERVALS if fresh else 1.0)

@@ -47,9 +47,11 @@ slower (100 ms a second, resampled: the pitch moves as much while it lasts; a re
 catching up by 150 ms is followed within 2 s)."""
 FOLLOW_MS = 300.0
 """The rate change is the delay's error over this (an error of 30 ms or more: the most)."""
-FOLLOW_AFTER_MS = 10.0
-SETTLED_MS = 2.0
-"""The delay is followed once its target moved FOLLOW_AFTER_MS, until it is SETTLED_MS off."""
+FOLLOW_AFTER_MS = 30.0
+SETTLED_MS = 5.0
+"""The delay is followed once its target moved FOLLOW_AFTER_MS (less is within the jitter of
+the video's lag and Chromium's own dead band: not worth a pitch change), until it is
+SETTLED_MS off."""
 FOLLOW_RESERVE_SAMPLES = 5 * 960
 """Faster only while 100 ms more than the frame is queued: catching up must not starve the
 audio of a synthesizer that pushes in real time."""
@@ -61,12 +63,19 @@ def _resampled(samples: np.ndarray, count: int) -> np.ndarray:
     return np.interp(at, np.arange(samples.size), samples.astype(np.float64)).astype(np.int16)
 
 
+MAILBOX_FRAMES = 2
+"""Frames the encoder may still take in order: one push that comes while it encodes the
+one before is encoded next, not skipped (a one-frame flash, a mouth shape); further behind,
+it skips to the newer ones."""
+
+
 class VideoSource:
     """The latest picture to show, and the pictures pushed ahead of their audio."""
 
     def __init__(self, width: int, height: int, sync: AvSync | None = None) -> None:
         self._latest = solid_picture(width, height)
         self._seq = 0
+        self._recent: deque[tuple[int, Picture]] = deque(maxlen=MAILBOX_FRAMES)
         self._next: asyncio.Future[None] | None = None
         self.sync = sync or AvSync()
         self._held: deque[tuple[float, Picture]] = deque()
@@ -141,6 +150,7 @@ class VideoSource:
         """Make ``picture`` the latest; wake whoever waits for a new one."""
         self._latest = picture
         self._seq += 1
+        self._recent.append((self._seq, picture))
         if self._next is not None and not self._next.done():
             self._next.set_result(None)
         self._next = None
@@ -154,6 +164,14 @@ class VideoSource:
     @property
     def latest(self) -> tuple[int, Picture]:
         return self._seq, self._latest
+
+    def next_after(self, seen: int) -> tuple[int, Picture, bool]:
+        """The oldest of the last MAILBOX_FRAMES frames shown after number ``seen`` (and
+        True: a new one); or the latest again (False) when none is."""
+        for seq, picture in self._recent:
+            if seq > seen:
+                return seq, picture, True
+        return self._seq, self._latest, self._seq != seen
 
     async def wait_newer(self, seq: int, timeout_s: float) -> None:
         """Return when a frame newer than ``seq`` exists, or after ``timeout_s``."""

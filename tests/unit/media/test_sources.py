@@ -266,3 +266,22 @@ def test_after_an_interrupt_the_next_utterance_starts_on_its_own_time() -> None:
     started = [e for name, e in played.events if name == "playback-started"]
     assert started[-1] == PlaybackEvent(timestamp=stamp, at=stamp + 100)
     assert out.sync.delay_for(stamp) == pytest.approx(100.0), "the frames of the reply too"
+
+
+def test_a_frame_pushed_while_the_encoder_is_busy_is_taken_next_not_skipped() -> None:
+    source = VideoSource(16, 16)
+    seen, _ = source.latest
+    now = source.sync.wall_clock()
+    first, second, third = picture(now), picture(now + 1), picture(now + 2)
+    source.publish(first)
+    source.publish(second)  # both while the encoder was busy
+    seen, taken, fresh = source.next_after(seen)
+    assert taken is first and fresh
+    seen, taken, fresh = source.next_after(seen)
+    assert taken is second and fresh
+    assert source.next_after(seen) == (seen, second, False), "then the latest, as a repeat"
+    for p in (picture(now + 3), picture(now + 4), third):
+        source.publish(p)
+    seen, taken, fresh = source.next_after(seen)
+    assert fresh and taken is not third and source.next_after(seen)[1] is third, \
+        "three behind: the oldest is skipped, the last two go in order"
