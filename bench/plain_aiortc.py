@@ -34,6 +34,20 @@ from avatar_streaming.signaling.server import STATIC
 SAMPLES_PER_FRAME = 960  # 20 ms at 48 kHz
 
 
+async def open_session(request: web.Request, pcs: set[RTCPeerConnection]
+                       ) -> tuple[web.WebSocketResponse, str, RTCPeerConnection]:
+    """Accept a signaling WebSocket, send our protocol's config, and make the peer's
+    connection (kept in ``pcs``): the start of every plain-aiortc session."""
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    peer_id = secrets.token_hex(8)
+    await ws.send_json({"type": "config", "peerId": peer_id, "iceServers": [],
+                        "videoCodec": "VP8", "audioCodec": "opus"})
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pcs.add(pc)
+    return ws, peer_id, pc
+
+
 class PlainVideo(MediaStreamTrack):
     kind = "video"
 
@@ -138,13 +152,7 @@ class PlainAiortc:
     async def _root(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return web.FileResponse(str(STATIC / "index.html"))
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        peer_id = secrets.token_hex(8)
-        await ws.send_json({"type": "config", "peerId": peer_id, "iceServers": [],
-                            "videoCodec": "VP8", "audioCodec": "opus"})
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self._pcs.add(pc)
+        ws, peer_id, pc = await open_session(request, self._pcs)
         tracks: list[PlainVideo | PlainAudio] = [PlainVideo(), PlainAudio()]
         try:
             async for msg in ws:

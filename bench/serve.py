@@ -18,7 +18,6 @@ import gc
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -31,8 +30,9 @@ from typing import Any
 import av
 import numpy as np
 from aiohttp import WSMsgType, web
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from plain_aiortc import open_session
 
 from _common import FPS, LOOPBACK_WEBRTC, SIZE, TalkingFace, feed
 from avatar_streaming import StreamingSystem, create_streaming_system
@@ -203,13 +203,7 @@ async def serve_baseline(stop: asyncio.Event, _webrtc: dict[str, Any], _control:
     pcs: set[RTCPeerConnection] = set()
 
     async def websocket(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        peer_id = secrets.token_hex(8)
-        await ws.send_json({"type": "config", "peerId": peer_id, "iceServers": [],
-                            "videoCodec": "VP8", "audioCodec": "opus"})
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        pcs.add(pc)
+        ws, peer_id, pc = await open_session(request, pcs)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 break
