@@ -9,20 +9,25 @@ through ``handle_incoming_audio``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import numpy as np
 
 from .config import MediaConfig
+from .errors import CaptionError
 from .events import EventEmitter
 from .media.audio import TRACK_RATE, AudioQueue, Resampler
 from .media.decode import ChunkDecoder
 from .media.pixels import PixelRing
 from .media.video import Picture, accept_frame
 from .metrics import StreamMetrics
-from .types import AudioChunk, PlaybackInterruptedEvent, VideoFrame
+from .types import AudioChunk, Caption, CaptionRole, PlaybackInterruptedEvent, VideoFrame
 
 log = logging.getLogger(__name__)
+
+MAX_CAPTION_CHARS = 2000
+CAPTION_ROLES = ("user", "avatar")
 
 
 class VideoSink(Protocol):
@@ -38,8 +43,9 @@ class Playout(Protocol):
 
 
 class MediaBridge(EventEmitter):
-    """Events: "video-frame", "audio-chunk", "incoming-audio", and where speech stands:
-    "playback-started", "playback-finished", "playback-interrupted".
+    """Events: "video-frame", "audio-chunk", "incoming-audio", "caption" (each one sent),
+    and where speech stands: "playback-started", "playback-finished",
+    "playback-interrupted".
 
     "video-frame" and "audio-chunk" (each push, as pushed) are for observers, and so are
     their copies on ``observers`` ("media-video-frame", "media-audio-chunk": the server,
@@ -48,9 +54,11 @@ class MediaBridge(EventEmitter):
 
     def __init__(self, config: MediaConfig, video: VideoSink, audio: Playout,
                  metrics: StreamMetrics | None = None,
-                 observers: EventEmitter | None = None) -> None:
+                 observers: EventEmitter | None = None,
+                 captions: Callable[[Caption], Awaitable[int]] | None = None) -> None:
         super().__init__()
         self._observers = observers
+        self._captions = captions
         self.config = config
         self.metrics = metrics or StreamMetrics(fps_target=config.video_fps)
         self._video = video
@@ -116,6 +124,29 @@ class MediaBridge(EventEmitter):
         log.info("interrupted: %.0f ms of queued speech and %d frames dropped",
                  event.dropped_ms, event.dropped_frames)
         return event
+
+    async def send_caption(self, text: str, role: CaptionRole = "avatar", final: bool = True,
+                           peer_id: str | None = None) -> int:
+        """Show a line of captions on every page of this room (a ``caption`` message);
+        returns to how many peers it went. ``role`` "avatar" (what the avatar says) or
+        "user" (what ``peer_id`` was heard saying). Sent whether or not the bridge is
+        started: captions are not media.
+
+        Raises CaptionError (a ValueError) for text that is not a string or is over
+        2,000 characters, or a role that is neither "user" nor "avatar".
+        """
+        if not isinstance(text, str) or len(text) > MAX_CAPTION_CHARS:
+            got = f"{len(text)} characters" if isinstance(text, str) else type(text).__name__
+            raise CaptionError(f"caption: expected text, a str of at most "
+                               f"{MAX_CAPTION_CHARS} characters, got {got}")
+        if role not in CAPTION_ROLES:
+            raise CaptionError(f"caption: expected role 'user' or 'avatar', got {role!r}")
+        caption = Caption(text, role, bool(final), peer_id or ("avatar" if role == "avatar"
+                                                                else "unknown"))
+        sent = await self._captions(caption) if self._captions is not None else 0
+        if self.listeners("caption"):
+            self.emit("caption", caption)
+        return sent
 
     def handle_incoming_audio(self, chunk: AudioChunk) -> None:
         """Re-emit a browser microphone chunk as "incoming-audio". No-op unless started."""

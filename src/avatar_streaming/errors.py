@@ -11,7 +11,8 @@ errors carry the text that goes back to the client in an ``error`` message::
     │   ├── FrameError             a VideoFrame that does not fit its declared shape
     │   ├── ChunkError             an AudioChunk that does not fit its declared shape
     │   ├── AudioQueueFullError    pushing more audio than the queue holds
-    │   └── RoomLimitError         one room more than maxRooms, or closing the default room
+    │   ├── RoomLimitError         one room more than maxRooms, or closing the default room
+    │   └── CaptionError           a caption that is not text, or of a role we do not know
     └── RemoteError
         ├── ProtocolError          a signaling message that is malformed or out of order
         ├── NegotiationError       an offer or candidate that cannot be applied
@@ -49,6 +50,11 @@ class AudioQueueFullError(CallerError):
 
 class RoomLimitError(CallerError):
     """Opening one room more than ``webrtc.rooms.maxRooms``, or closing the default room."""
+
+
+class CaptionError(CallerError):
+    """A caption whose text is not a string (or is too long), or whose role is neither
+    "user" nor "avatar"."""
 
 
 class RemoteError(AvatarStreamingError):

@@ -39,7 +39,8 @@ from .rtc.peer import Peer, PeerMedia
 from .rtc.rtp_out import RtpOut
 from .sfu import JanusRelay
 from .sfu.peers import RelayMedia
-from .types import AudioChunk, FrameSentEvent, RoomClosedEvent
+from .signaling import protocol
+from .types import AudioChunk, Caption, FrameSentEvent, RoomClosedEvent
 
 if TYPE_CHECKING:
     from .signaling.server import SignalingServer
@@ -70,7 +71,8 @@ class Room:
         self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),
                                     self.audio_encoder.encode, self._playback_event,
                                     sync=self.sync)
-        self.bridge = MediaBridge(media, self.video, self.playout, observers=rooms.server)
+        self.bridge = MediaBridge(media, self.video, self.playout, observers=rooms.server,
+                                  captions=self._send_caption)
         """The whole contract API, for this room only."""
         self.incoming_audio_chunks = 0
         self.sfu: JanusRelay | None = None
@@ -158,6 +160,10 @@ class Room:
         self.incoming_audio_chunks += 1
         self._rooms.server.emit("incoming-audio", chunk)
         self.bridge.handle_incoming_audio(chunk)
+
+    async def _send_caption(self, caption: Caption) -> int:
+        return await self._rooms.server.registry.broadcast(self.name,
+                                                           protocol.CaptionLine(caption))
 
     def _playback_event(self, name: str, payload: object) -> None:
         log.debug("room %s: %s: %s", self.name, name, payload)

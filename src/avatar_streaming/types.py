@@ -142,3 +142,59 @@ class PlaybackInterruptedEvent:
     """When it was interrupted (Unix ms)."""
     dropped_frames: int = 0
     """How many video frames pushed ahead of the dropped speech were dropped with it."""
+
+
+CaptionRole = Literal["user", "avatar"]
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A line of captions, sent to every peer of a room as a ``caption`` message."""
+
+    text: str
+    role: CaptionRole = "avatar"
+    """"user": what a user was heard saying; "avatar": what the avatar says."""
+    final: bool = True
+    """False while the line may still change (a later caption of the same role and peer
+    replaces it)."""
+    peer_id: str = "avatar"
+    """The user who spoke ("user"); for "avatar", whatever the application names it."""
+
+
+@dataclass(frozen=True)
+class SpeechStartedEvent:
+    """Payload of the listener's "speech-started": a user began to speak (barge-in)."""
+
+    peer_id: str
+    room: str | None
+    start: float
+    """Capture time of the first voiced sound, Unix ms."""
+
+
+@dataclass(frozen=True)
+class TranscriptEvent:
+    """Payload of the listener's "transcript": what the recognizer heard in one utterance."""
+
+    peer_id: str
+    room: str | None
+    text: str
+    start: float
+    """Capture time of the utterance's first sample, Unix ms."""
+    end: float
+    """Capture time just after its last sample, Unix ms."""
+    final: bool = True
+    """False for a piece of a longer utterance cut at its length cap (the next piece
+    follows); True once the speaker paused, or left."""
+
+
+@dataclass(frozen=True)
+class TranscriptFailedEvent:
+    """Payload of the listener's "transcript-failed": an utterance that got no transcript."""
+
+    peer_id: str
+    room: str | None
+    start: float
+    end: float
+    reason: str
+    """What went wrong: the recognizer raised, took longer than its timeout, or the
+    backlog of utterances waiting for it was full."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import ProtocolError
+from ..types import Caption
 
 # --- client -> server -------------------------------------------------------
 
@@ -87,7 +88,15 @@ class Error:
     error: str
 
 
-ServerMessage = Config | Ping | Answer | ServerIceCandidate | Error
+@dataclass(frozen=True)
+class CaptionLine:
+    """A caption for every peer of a room: ``{"type": "caption", "data": {role, text, final,
+    peerId}}``."""
+
+    caption: Caption
+
+
+ServerMessage = Config | Ping | Answer | ServerIceCandidate | Error | CaptionLine
 
 MAX_SDP_CHARS = 60_000
 
@@ -127,6 +136,10 @@ def serialize(message: ServerMessage) -> str:
                              "sdpMLineIndex": sdp_mline_index}}
         case Error(error):
             body = {"type": "error", "error": error}
+        case CaptionLine(caption):
+            body = {"type": "caption", "data": {"role": caption.role, "text": caption.text,
+                                                "final": caption.final,
+                                                "peerId": caption.peer_id}}
     return json.dumps(body, separators=(",", ":"))
 
 

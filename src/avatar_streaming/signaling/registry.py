@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ..rtc.peer import Peer
 from ..types import PeerDisconnectedEvent
+from . import protocol
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ class Connection(Protocol):
 
     async def close(self, reason: str) -> None:
         """Close the peer and its signaling; the first reason given is the one reported."""
+
+    async def send(self, message: protocol.ServerMessage) -> None:
+        """Send a message on its signaling, where it has a channel for them."""
 
 
 class PeerRegistry:
@@ -91,6 +95,12 @@ class PeerRegistry:
         """End every client (of ``room``, if given)."""
         await asyncio.gather(*(self.end(c, reason) for c in list(self._connections.values())
                                if room in (None, c.peer.room)))
+
+    async def broadcast(self, room: str, message: protocol.ServerMessage) -> int:
+        """Send ``message`` to every client of ``room``; how many there were."""
+        connections = [c for c in self._connections.values() if c.peer.room == room]
+        await asyncio.gather(*(c.send(message) for c in connections))
+        return len(connections)
 
     def _on_connected(self, peer: Peer) -> None:
         if peer.id in self._connections:

@@ -21,6 +21,7 @@ from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import RemoteError, RoomError
 from ..rtc.peer import Peer
 from ..types import AnswerEvent, OfferEvent
+from . import protocol
 from .access import AccessPolicy, Refusal
 from .protocol import ClientIceCandidate
 from .registry import PeerRegistry
@@ -40,6 +41,9 @@ class WhepResource:
     def __init__(self, peer: Peer) -> None:
         self.peer = peer
         self.close_reason: str | None = None
+
+    async def send(self, message: protocol.ServerMessage) -> None:
+        """WHEP has no channel for messages: a WHEP player gets no captions."""
 
     async def close(self, reason: str) -> None:
         if self.close_reason is None:
