@@ -18,19 +18,23 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--port", type=int, default=8081, help="port (default 8081; 0 = any)")
     demo.add_argument("--duration", type=float, default=None,
                       help="stop after this many seconds (default: run until Ctrl+C)")
+    demo.add_argument("--parrot", action="store_true",
+                      help="repeat what is heard instead of transcribing it (the default "
+                           "where the [whisper] extra is not installed)")
     demo.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(_demo(args.host, args.port, args.duration))
+    asyncio.run(_demo(args.host, args.port, args.duration, False if args.parrot else None))
 
 
-async def _demo(host: str, port: int, duration_s: float | None) -> None:
+async def _demo(host: str, port: int, duration_s: float | None,
+                transcribe: bool | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_demo(host, port, duration_s=duration_s, stop=stop)
+    await run_demo(host, port, duration_s=duration_s, stop=stop, transcribe=transcribe)
 
 
 if __name__ == "__main__":

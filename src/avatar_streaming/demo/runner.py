@@ -1,8 +1,11 @@
-"""The demo: a drawn face that speaks, and repeats back what the microphone hears.
+"""The demo: a drawn face that you can talk with.
 
 It exercises all three integration points: frames in (the face, 30 fps),
 speech in (espeak-ng, or a melody, pushed at 24 kHz as XTTS would), and the
-microphone out (a parrot that waits for a pause, then says it back).
+microphone out: Whisper (the ``[whisper]`` extra) hears what each user says, the
+page shows it as a caption, and the avatar answers aloud with a caption of its own
+(conversation.py); speaking over the avatar interrupts it. Without the extra, a
+parrot waits for a pause and says back what it heard, and the avatar says why.
 
 Every visitor holds a conversation of their own: rooms open on demand (the page
 opened without ``?room=`` is sent to a fresh one), and each room gets its own
@@ -23,18 +26,19 @@ from typing import TextIO
 
 import numpy as np
 
+from ..listen import Listener, WhisperRecognizer, whisper_available
 from ..rooms import Room
 from ..rtc.peer import Peer
 from ..signaling.server import SignalingServer
 from ..system import StreamingSystem, create_streaming_system
-from ..types import AudioChunk, RoomClosedEvent, VideoFrame
+from ..types import AudioChunk, RoomClosedEvent, SpeechStartedEvent, TranscriptEvent, VideoFrame
+from .conversation import GREETING, NO_RECOGNIZER_NOTE, PARROT_GREETING, reply_to, sounds_like
 from .face import FaceRenderer
 from .parrot import Parrot
 from .speech import chunks, mouth_envelope, synthesize
 
 log = logging.getLogger(__name__)
 
-GREETING = "Hello! I am your avatar. Say something, and I will say it back to you."
 SPEECH_RATE = 24000
 ECHO_GUARD_S = 0.5
 """After speaking, ignore the microphone this long: speakers may still be heard."""
@@ -56,9 +60,14 @@ class Utterance:
 
 
 class Avatar:
-    """Draws one room's face, speaks, and lets the mouth follow the speech being played."""
+    """Draws one room's face, speaks, and lets the mouth follow the speech being played.
 
-    def __init__(self, room: Room, server: SignalingServer) -> None:
+    With a ``listener`` it converses: it answers each transcript of its room and stops
+    speaking when a user starts; without, it parrots its room's microphones.
+    """
+
+    def __init__(self, room: Room, server: SignalingServer,
+                 listener: Listener | None = None) -> None:
         self.room = room
         self.bridge = room.bridge
         self.media = media = room.config.media
@@ -66,7 +75,13 @@ class Avatar:
         self.face = FaceRenderer(media.video_width, media.video_height)
         self.parrot = Parrot(sample_rate=media.audio_sample_rate)
         self.speech: deque[Utterance] = deque()
-        self.bridge.on("incoming-audio", self.on_microphone)
+        self.last_said = ""
+        self._listener = listener
+        if listener is None:
+            self.bridge.on("incoming-audio", self.on_microphone)
+        else:
+            listener.on("speech-started", self.on_speech_started)
+            listener.on("transcript", self.on_transcript)
         self._server = server
         server.on("peer-connected", self._greet)
         self._task: asyncio.Task[None] | None = None
@@ -77,19 +92,52 @@ class Avatar:
 
     async def stop(self) -> None:
         self._server.remove_listener("peer-connected", self._greet)
+        if self._listener is not None:
+            self._listener.remove_listener("speech-started", self.on_speech_started)
+            self._listener.remove_listener("transcript", self.on_transcript)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _greet(self, peer: Peer) -> None:
-        if peer.room == self.room.name:
+        if peer.room != self.room.name:
+            return
+        if self._listener is None:
+            await self.bridge.send_caption(NO_RECOGNIZER_NOTE)
+            await self.say(PARROT_GREETING)
+        else:
             await self.say(GREETING)
+
+    @property
+    def speaking(self) -> bool:
+        return time.monotonic() < self.speaking_until_s
+
+    async def on_speech_started(self, event: SpeechStartedEvent) -> None:
+        """Barge-in: a user of this room speaks over the avatar, which stops at once."""
+        if event.room == self.room.name and self.speaking:
+            await self.bridge.interrupt()
+            self.speech.clear()
+            log.info("room %s: %s spoke over the avatar: interrupted", self.room.name,
+                     event.peer_id)
+
+    async def on_transcript(self, event: TranscriptEvent) -> None:
+        if event.room != self.room.name or not event.final:
+            return
+        if sounds_like(event.text, self.last_said):
+            log.info("room %s: ignored the avatar's own words %r", self.room.name, event.text)
+            return
+        answer = reply_to(event.text)
+        if answer is not None:
+            await self.say(answer)
 
     @property
     def speaking_until_s(self) -> float:
         return self.speech[-1].end_s if self.speech else 0.0
 
     async def say(self, text: str) -> None:
+        """Speak ``text``, and show it as the avatar's caption."""
+        self.last_said = text
+        await self.bridge.send_caption(text)
         await self.play(synthesize(text, SPEECH_RATE), SPEECH_RATE)
 
     async def play(self, samples: np.ndarray, rate: int) -> None:
@@ -145,18 +193,29 @@ async def report_status(system: StreamingSystem, out: TextIO, interval_s: float 
 async def run_demo(host: str = "127.0.0.1", port: int = 8081, *,
                    duration_s: float | None = None, out: TextIO = sys.stdout,
                    stop: asyncio.Event | None = None,
-                   on_ready: Callable[[StreamingSystem], object] | None = None) -> None:
-    """Serve the demo until ``stop`` is set or ``duration_s`` passes."""
+                   on_ready: Callable[[StreamingSystem], object] | None = None,
+                   transcribe: bool | None = None) -> None:
+    """Serve the demo until ``stop`` is set or ``duration_s`` passes. ``transcribe``:
+    converse through Whisper (None: where the ``[whisper]`` extra is installed) or, False,
+    parrot."""
     loopback = host.startswith("127.") or host == "localhost"
     config = {"webrtc": {"signalingPort": port, "signalingHost": host, "iceServers": [],
                          "rooms": {"onDemand": True},
                          **({"iceHostAddresses": ["127.0.0.1"]} if loopback else {})}}
+    if transcribe is None:
+        transcribe = whisper_available()
     async with await create_streaming_system(config) as system:
         await system.start()
+        listener = None
+        if transcribe:
+            recognizer = await asyncio.to_thread(WhisperRecognizer)
+            listener = Listener(recognizer).attach(system)
+        else:
+            out.write(f"avatar-streaming demo: {NO_RECOGNIZER_NOTE}\n")
         avatars: dict[str, Avatar] = {}
 
         def open_avatar(room: Room) -> None:
-            avatar = avatars[room.name] = Avatar(room, system.server)
+            avatar = avatars[room.name] = Avatar(room, system.server, listener)
             avatar.start()
 
         async def close_avatar(event: RoomClosedEvent) -> None:
@@ -167,8 +226,11 @@ async def run_demo(host: str = "127.0.0.1", port: int = 8081, *,
         open_avatar(system.default_room)  # for clients that name no room
         system.server.on("room-opened", open_avatar)
         system.server.on("room-closed", close_avatar)
-        out.write(f"avatar-streaming demo: open http://{host}:{system.server.port}/ "
-                  f"(Ctrl+C to stop)\n")
+        url = f"http://{host}:{system.server.port}/"
+        out.write(f"avatar-streaming demo: open {url} (Ctrl+C to stop)\n")
+        if transcribe:
+            out.write(f"  talk to it; with speakers rather than headphones, open "
+                      f"{url}?processing=1 (echo cancellation), or it hears itself\n")
         out.flush()
         if on_ready is not None:
             on_ready(system)
@@ -181,4 +243,6 @@ async def run_demo(host: str = "127.0.0.1", port: int = 8081, *,
             status.cancel()
             await asyncio.gather(status, *(a.stop() for a in avatars.values()),
                                  return_exceptions=True)
+            if listener is not None:
+                await listener.close()
             out.write("\nstopped\n")

@@ -24,6 +24,7 @@
  *   mic.js        AvatarMic        microphone permission, level meter
  *   playback.js   AvatarPlayback   the remote stream on the <video>, autoplay overlay
  *   stats.js      AvatarStats      getStats() figures and the #stats panel
+ *   captions.js   AvatarCaptions   captions under the video
  *
  * Test hook: window.avatarClient (see the `client` object below).
  */
@@ -35,6 +36,7 @@
   const Mic = window.AvatarMic;
   const Playback = window.AvatarPlayback;
   const Stats = window.AvatarStats;
+  const Captions = window.AvatarCaptions;
 
   // ---- Tunables ----------------------------------------------------------
 
@@ -71,6 +73,8 @@
     peerId: byId('peer-id'),
     roomName: byId('room-name'),
     serverUrl: byId('server-url'),
+    captions: byId('captions'),
+    captionsToggle: byId('captions-toggle'),
   };
 
   const meter = new Mic.Meter(el.meterFill);
@@ -78,6 +82,7 @@
     video: el.video, stage: el.stage, overlay: el.playOverlay, onGesture: () => meter.resume(),
   });
   const statsPanel = new Stats.Panel(el.stats);
+  const captionsPanel = new Captions.Panel(el.captions, el.captionsToggle);
 
   // ---- Public state (window.avatarClient) ---------------------------------
 
@@ -93,6 +98,7 @@
     lastError: null,
     errors: [],
     stats: Stats.empty(),
+    captions: captionsPanel.received, // every caption message's data, as received
     connectCount: 0,
     options,
     mode: null, // 'direct' (our WebSocket) or 'janus', once known
@@ -339,8 +345,12 @@
   // What signaling.js may use of this page; see its header.
   const page = {
     client, STATES, setState, reportError, renderPeerId, linkLost, onRemoteTrack, onPeerState,
-    attachMic, startStats, isCurrent: (s) => s === session,
+    attachMic, startStats, showCaption, isCurrent: (s) => s === session,
   };
+
+  function showCaption(data) {
+    captionsPanel.show(data, client.peerId);
+  }
 
   /** Ask for the microphone and, once granted, send it on ``sender``. */
   async function attachMic(s, sender) {

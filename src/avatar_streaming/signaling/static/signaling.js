@@ -53,6 +53,9 @@
       case 'error':
         page.reportError(String(msg.error ?? 'unknown server error'));
         break;
+      case 'caption':
+        page.showCaption(msg.data);
+        break;
       default:
         console.debug('[avatar] ignoring signaling message', msg.type);
     }
