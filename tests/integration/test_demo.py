@@ -1,4 +1,5 @@
-"""The demo end to end: a face that arrives, a greeting that is heard, a parrot that answers."""
+"""The demo end to end: a face that arrives, a greeting that is heard, and an answer: to
+what Whisper heard, or, without it, a parrot's."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from avatar_streaming import StreamingSystem
 from avatar_streaming.demo.runner import run_demo
+from avatar_streaming.demo.speech import resample
 from tests.integration.client import RtcClient
 from tests.signals import ToneTrack, dominant_frequency
+from tests.speech import SENTENCES, SpeechTrack, needs_whisper, share_heard, speak
 
 BURST_S = (8.0, 9.0)
 """When the test's microphone speaks: after the greeting, which the parrot does not hear."""
@@ -70,3 +73,49 @@ async def levels_of(track: MediaStreamTrack, seconds: float) -> np.ndarray:
         samples = (await asyncio.wait_for(track.recv(), 5)).to_ndarray()
         levels.append(np.abs(samples.astype(np.int32)).mean())
     return np.array(levels)
+
+
+@needs_whisper
+@pytest.mark.timeout(120)
+async def test_the_demo_answers_what_whisper_heard_with_voice_and_captions() -> None:
+    ready: asyncio.Future[StreamingSystem] = asyncio.get_running_loop().create_future()
+    stop = asyncio.Event()
+    out = io.StringIO()
+    demo = asyncio.create_task(run_demo("127.0.0.1", 0, out=out, stop=stop,
+                                        on_ready=ready.set_result, transcribe=True))
+    system = await asyncio.wait_for(ready, 20)
+    said = SENTENCES[2]
+    speech = resample(speak(said), 16000, 48000)
+    client = RtcClient(f"ws://127.0.0.1:{system.server.port}/?room=talk",
+                       mic=SpeechTrack(speech, after_s=7.0))  # after the greeting
+    try:
+        await client.connect()
+        audio = await client.track("audio")
+        levels = asyncio.create_task(levels_of(audio, 22))
+        captions: list[dict[str, object]] = []
+
+        async def read_captions() -> None:
+            while True:
+                body = await client.messages.get()
+                if body["type"] == "caption":
+                    captions.append(body["data"])
+
+        reader = asyncio.create_task(read_captions())
+        heard = await levels
+        reader.cancel()
+        spoken = [c for c in captions if c["role"] == "avatar"]
+        users = [c for c in captions if c["role"] == "user" and c["final"] and c["text"]]
+        assert spoken and "Hello" in str(spoken[0]["text"]), "the greeting, captioned"
+        assert len(users) == 1 and users[0]["peerId"] == client.config["peerId"]
+        assert share_heard(said, str(users[0]["text"])) >= 0.7, f"heard {users[0]['text']!r}"
+        replies = [c for c in spoken[1:] if str(c["text"]).startswith("You said:")]
+        assert replies and share_heard(said, str(replies[0]["text"])) >= 0.7, \
+            f"expected the avatar to answer what it heard, got {spoken}"
+        end_of_speech = 7.0 + len(speech) / 48000
+        assert heard[int((end_of_speech + 0.3) / 0.02):].max() > 300, \
+            "expected the answer to be heard after the user spoke"
+        assert "talk to it" in out.getvalue()
+    finally:
+        await client.close()
+        stop.set()
+        await asyncio.wait_for(demo, 10)
