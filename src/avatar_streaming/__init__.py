@@ -1,7 +1,8 @@
 """Stream a talking AI avatar to browsers over WebRTC, and bring the user's voice back.
 
 Push rendered frames and synthesized speech into ``system.bridge``; listen
-for the users' microphones on its "incoming-audio" event.
+for the users' microphones on its "incoming-audio" event, or have them transcribed
+(``avatar_streaming.listen``, the ``[whisper]`` extra).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .errors import (
     AudioQueueFullError,
     AvatarStreamingError,
     CallerError,
+    CaptionError,
     ChunkError,
     ConfigError,
     FrameError,
@@ -38,6 +40,7 @@ from .system import StreamingSystem, create_streaming_system
 from .types import (
     AnswerEvent,
     AudioChunk,
+    Caption,
     FrameSentEvent,
     IceCandidateEvent,
     OfferEvent,
@@ -45,6 +48,9 @@ from .types import (
     PlaybackEvent,
     PlaybackInterruptedEvent,
     RoomClosedEvent,
+    SpeechStartedEvent,
+    TranscriptEvent,
+    TranscriptFailedEvent,
     VideoFrame,
 )
 
@@ -54,6 +60,8 @@ __all__ = [
     "AudioQueueFullError",
     "AvatarStreamingError",
     "CallerError",
+    "Caption",
+    "CaptionError",
     "ChunkError",
     "ConfigError",
     "FrameError",
@@ -79,8 +87,11 @@ __all__ = [
     "SfuError",
     "SfuSessionLost",
     "SignalingServer",
+    "SpeechStartedEvent",
     "StreamingSystem",
     "StreamingSystemConfig",
+    "TranscriptEvent",
+    "TranscriptFailedEvent",
     "VideoFrame",
     "WebRTCConfig",
     "create_streaming_system",

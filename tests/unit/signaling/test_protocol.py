@@ -8,6 +8,7 @@ from avatar_streaming import ProtocolError
 from avatar_streaming.config import IceServer, JanusConfig, WebRTCConfig
 from avatar_streaming.signaling.protocol import (
     Answer,
+    CaptionLine,
     ClientIceCandidate,
     Config,
     Error,
@@ -19,6 +20,7 @@ from avatar_streaming.signaling.protocol import (
     serialize,
     sfu_info,
 )
+from avatar_streaming.types import Caption
 
 
 def test_client_messages_parse() -> None:
@@ -90,3 +92,13 @@ def test_sfu_info_tells_the_page_where_to_watch_and_no_secret() -> None:
     text = json.dumps(info)
     for secret in ("admin-secret", "room-pin", "janus-token", "api-secret"):
         assert secret not in text
+
+
+def test_a_caption_serializes_as_the_page_reads_it() -> None:
+    line = CaptionLine(Caption("You said: hello", "avatar", True, "avatar"))
+    assert json.loads(serialize(line)) == {
+        "type": "caption",
+        "data": {"role": "avatar", "text": "You said: hello", "final": True, "peerId": "avatar"}}
+    pending = CaptionLine(Caption("…", "user", False, "p1"))
+    assert json.loads(serialize(pending))["data"] == {
+        "role": "user", "text": "…", "final": False, "peerId": "p1"}
