@@ -104,6 +104,10 @@ class SystemMetrics(Collector):
                          stream.bytes_sent),
                         ("nacks_received", "Packets viewers asked for again (NACK)",
                          stream.nacks_received),
+                        ("plis_received", "Keyframes viewers asked for (PLI: Picture "
+                         "Loss Indication)", stream.plis_received),
+                        ("firs_received", "Keyframes viewers asked for (FIR: Full Intra "
+                         "Request)", stream.firs_received),
                         ("keyframe_requests_received", "PLI and FIR received",
                          stream.keyframe_requests_received)):
                     add(CounterMetricFamily, key, help_text, [name, stream.kind], value)

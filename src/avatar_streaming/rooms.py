@@ -88,6 +88,13 @@ class Room:
         """Set once the "room-opened" listeners are done: peers may join."""
 
     def _frame_sent(self, event: FrameSentEvent) -> None:
+        if self.config.webrtc.debug:
+            log.debug("room %s: sent frame rtp=%d %s%s %d packets %d bytes to %d viewers, "
+                      "%.1f ms after its push", self.name, event.rtp_timestamp,
+                      "keyframe" if event.keyframe else "delta",
+                      " (repeat)" if event.repeat else "", event.packets, event.payload_bytes,
+                      self.video_stream.viewer_count,
+                      event.sent_at - (event.pushed_at or event.encode_started_at))
         if self.frame_sent_observer is not None:
             self.frame_sent_observer(event)
         if self.bridge.listeners("frame-sent"):

@@ -87,6 +87,10 @@ class RtcClient(SignalingClient):
     async def connect(self, timeout: float = 15) -> None:
         await self.open()
         self.config = await self.expect("config")
+        await self.negotiate(timeout)
+
+    async def negotiate(self, timeout: float = 15) -> None:
+        """Offer and apply the answer, on the socket already open (its config taken)."""
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc.on("track", self._on_track)
         self.pc.addTransceiver("video", direction="recvonly")

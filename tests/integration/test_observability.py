@@ -52,6 +52,8 @@ async def test_metrics_status_and_health(make_system: MakeSystem) -> None:
     assert scraped[("avatar_streaming_packets_sent_total", video)] > 10
     assert scraped[("avatar_streaming_bytes_sent_total", video)] > 1_000
     assert scraped[("avatar_streaming_packets_sent_total", audio)] > 10
+    assert scraped[("avatar_streaming_plis_received_total", video)] >= 1, "the PLI we sent"
+    assert scraped[("avatar_streaming_firs_received_total", video)] == 0
     assert scraped[("avatar_streaming_keyframe_requests_received_total", video)] >= 1
     assert scraped[("avatar_streaming_video_encode_seconds_total", room)] > 0
     assert scraped[("avatar_streaming_video_push_latency_ms_count", room)] == \

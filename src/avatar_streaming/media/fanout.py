@@ -48,7 +48,20 @@ class Broadcast:
         self.packets_sent = 0
         self.bytes_sent = 0
         self.nacks_received = 0
-        self.keyframe_requests_received = 0
+        self.plis_received = 0
+        self.firs_received = 0
+
+    @property
+    def keyframe_requests_received(self) -> int:
+        """PLIs and FIRs together."""
+        return self.plis_received + self.firs_received
+
+    def note_keyframe_request(self, kind: str) -> None:
+        """A viewer's PLI (``kind`` "pli") or FIR ("fir")."""
+        if kind == "pli":
+            self.plis_received += 1
+        else:
+            self.firs_received += 1
 
     @property
     def next_index(self) -> int:

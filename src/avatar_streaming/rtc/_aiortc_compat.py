@@ -25,6 +25,9 @@ from typing import Any
 import aioice.ice
 from aiortc import RTCRtpSender
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, AnyRtcpPacket, RtcpPsfbPacket
+
+KEYFRAME_REQUESTS = {RTCP_PSFB_PLI: "pli", RTCP_PSFB_FIR: "fir"}
 
 HOST_ADDRESSES: ContextVar[tuple[str, ...] | None] = ContextVar(
     "avatar_streaming_ice_host_addresses", default=None)
@@ -54,9 +57,10 @@ def take_over_sender(
     *,
     on_send: Callable[[RTCRtpSendParameters], None],
     on_nack: Callable[[int], None],
-    on_keyframe_request: Callable[[], None],
+    on_keyframe_request: Callable[[str], None],
 ) -> None:
-    """Learn a sender's parameters when aiortc starts it; answer its NACKs and PLI/FIRs.
+    """Learn a sender's parameters when aiortc starts it; answer its NACKs and PLI/FIRs
+    (``on_keyframe_request("pli")`` or ``("fir")``).
 
     The sender must have a track that never yields a frame, so aiortc's own
     RTP loop stays idle while it runs RTCP.
@@ -70,11 +74,19 @@ def take_over_sender(
     async def retransmit(sequence_number: int) -> None:
         on_nack(sequence_number)
 
+    original_rtcp = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt in KEYFRAME_REQUESTS:
+            on_keyframe_request(KEYFRAME_REQUESTS[packet.fmt])
+        else:
+            await original_rtcp(packet)
+
     # aiortc calls these through the instance: self.send(), self._retransmit(),
-    # self._send_keyframe().
+    # self._handle_rtcp_packet() (which would call self._send_keyframe() for PLI and FIR).
     sender.send = send  # type: ignore[method-assign]
     sender._retransmit = retransmit  # type: ignore[method-assign]
-    sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
 
 
 def record_sent(sender: RTCRtpSender, *, ntp_time: int, rtp_timestamp: int,

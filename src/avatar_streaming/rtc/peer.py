@@ -21,15 +21,15 @@ from aiortc import (
 )
 from aiortc.exceptions import InternalError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.sdp import SessionDescription, candidate_from_sdp
+from aiortc.sdp import SessionDescription
 
 from ..config import DEFAULT_ROOM, WebRTCConfig
-from ..errors import NegotiationError
+from ..errors import NegotiationError, ProtocolError
 from ..events import EventEmitter
-from ..signaling.protocol import ClientIceCandidate
 from .connection import MIME_TYPES, add_shared_sender, configured_codec, new_peer_connection
 from .ice import allows_remote, filter_offer_candidates, gathering_on
 from .rtp_out import RtpOut
+from .sdp import Candidate, check_offer, parse_candidate
 from .state import PeerEvent, PeerState, next_state
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Peer(EventEmitter):
         return answer
 
     async def _answer(self, offer_sdp: str) -> str:
-        kinds = _offered_kinds(offer_sdp)
+        kinds = check_offer(offer_sdp)
         self._check_codecs(offer_sdp)
         pc = self._pc = new_peer_connection(self._config)
         pc.on("connectionstatechange", self._on_connection_state)
@@ -142,35 +142,25 @@ class Peer(EventEmitter):
                     f"got only {', '.join(sorted(offered)) or 'none'}"
                 )
 
-    async def add_candidate(self, message: ClientIceCandidate) -> None:
-        """Add a trickled remote candidate (or the end of them).
+    async def add_candidate(self, candidate: Candidate) -> None:
+        """Add a trickled remote candidate (``text`` None: the end of them).
 
-        Candidates are checked at once (NegotiationError if they do not parse)
-        and held until the offer has been applied.
+        Raises NegotiationError for a candidate that does not parse, ProtocolError for
+        one that comes before any offer. Candidates outside where our ICE may go (see
+        ``webrtc.iceHostAddresses``) are checked, then skipped.
         """
-        candidate = None if message.candidate is None else self._parse_candidate(message)
-        if message.candidate is not None and candidate is None:
-            return
-        if self.state in (PeerState.CONNECTING, PeerState.NEGOTIATING):
-            self._early_candidates.append(candidate)
-        elif self._pc is not None and self.state in (PeerState.ANSWERED, PeerState.CONNECTED):
-            await self._pc.addIceCandidate(candidate)
-
-    def _parse_candidate(self, message: ClientIceCandidate) -> RTCIceCandidate | None:
-        """The candidate, or None when it lies outside where our ICE may go."""
-        text = message.candidate or ""
-        if not allows_remote(text, self._config.ice_host_addresses):
+        if self.state is PeerState.CONNECTING:
+            raise ProtocolError("ice-candidate: expected an offer first, got a candidate "
+                                "before any offer (or after one that was refused)")
+        ice = None if candidate.text is None else parse_candidate(candidate)
+        if ice is not None and not allows_remote(candidate.text or "",
+                                                 self._config.ice_host_addresses):
             log.debug("peer %s: skipping candidate outside our host addresses", self.id)
-            return None
-        try:
-            candidate = candidate_from_sdp(text.removeprefix("a=").removeprefix("candidate:"))
-        except (ValueError, IndexError, AssertionError) as exc:
-            raise NegotiationError(
-                f"ice-candidate: expected an SDP candidate attribute, got "
-                f"{text[:80]!r} ({exc})") from None
-        candidate.sdpMid = message.sdp_mid
-        candidate.sdpMLineIndex = message.sdp_mline_index
-        return candidate
+            return
+        if self.state is PeerState.NEGOTIATING:
+            self._early_candidates.append(ice)
+        elif self._pc is not None and self.state in (PeerState.ANSWERED, PeerState.CONNECTED):
+            await self._pc.addIceCandidate(ice)
 
     def _on_connection_state(self) -> None:
         pc = self._pc
@@ -216,10 +206,3 @@ class Peer(EventEmitter):
         if pc is not None:
             await pc.close()
 
-
-def _offered_kinds(offer_sdp: str) -> set[str]:
-    try:
-        return {m.kind for m in SessionDescription.parse(offer_sdp).media}
-    except Exception as exc:  # aiortc's parser fails with asserts and index errors alike
-        raise NegotiationError(f"offer: expected SDP text, got something that does not parse "
-                               f"({exc})") from None

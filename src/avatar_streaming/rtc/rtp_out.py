@@ -71,10 +71,10 @@ class RtpOut:
         compat.take_over_sender(sender, on_send=self._start, on_nack=self._retransmit,
                                 on_keyframe_request=self._keyframe_requested)
 
-    def _keyframe_requested(self) -> None:
-        """PLI or FIR from this viewer."""
-        log.debug("%s viewer asks for a keyframe", self._broadcast.kind)
-        self._broadcast.keyframe_requests_received += 1
+    def _keyframe_requested(self, kind: str) -> None:
+        """PLI or FIR (``kind`` "pli" or "fir") from this viewer."""
+        log.debug("%s viewer asks for a keyframe (%s)", self._broadcast.kind, kind.upper())
+        self._broadcast.note_keyframe_request(kind)
         if self._request_keyframe is not None:
             self._request_keyframe()
 

@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 from ..config import WebRTCConfig
 from ..errors import RemoteError
 from ..rtc.peer import Peer
+from ..rtc.sdp import Candidate
 from ..types import AnswerEvent, IceCandidateEvent, OfferEvent
 from . import protocol
 from .protocol import ClientIceCandidate, Offer, Pong
@@ -43,8 +44,11 @@ class Session:
 
     async def send(self, message: protocol.ServerMessage) -> None:
         if not self.ws.closed:
+            text = protocol.serialize(message)
+            if self._config.debug:
+                log.debug("peer %s: <- %.200s", self.peer.id, text)
             try:
-                await self.ws.send_str(protocol.serialize(message))
+                await self.ws.send_str(text)
             except (ConnectionError, RuntimeError) as exc:
                 log.debug("peer %s: send failed: %s", self.peer.id, exc)
 
@@ -92,6 +96,8 @@ class Session:
                 f"per second (bursts of {self._config.message_burst}); {self._dropped} dropped"))
 
     async def _handle_text(self, text: str) -> None:
+        if self._config.debug:
+            log.debug("peer %s: -> %.200s", self.peer.id, text)
         try:
             message = protocol.parse_client_message(text)
             await self._dispatch(message)
@@ -114,7 +120,8 @@ class Session:
             case ClientIceCandidate():
                 self._emit("ice-candidate", IceCandidateEvent(self.peer.id, message.to_json(),
                                                      self.peer.room))
-                await self.peer.add_candidate(message)
+                await self.peer.add_candidate(Candidate(message.candidate, message.sdp_mid,
+                                                        message.sdp_mline_index))
             case Pong():
                 self._missed_pongs = 0
 

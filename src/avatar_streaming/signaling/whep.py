@@ -20,10 +20,10 @@ from aiohttp import web
 from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import RemoteError, RoomError
 from ..rtc.peer import Peer
+from ..rtc.sdp import Candidate, check_offer
 from ..types import AnswerEvent, OfferEvent
 from . import protocol
 from .access import AccessPolicy, Refusal
-from .protocol import ClientIceCandidate
 from .registry import PeerRegistry
 
 if TYPE_CHECKING:
@@ -80,6 +80,10 @@ class WhepApi:
                                                  f"{self._config.max_clients} clients")
         offer = await request.text()
         try:
+            check_offer(offer)  # before anything is made for it
+        except RemoteError as exc:
+            return web.Response(status=400, text=str(exc))
+        try:
             media = await self._rooms.join(grant.room)
         except RoomError as exc:
             return web.Response(status=exc.status, text=str(exc))
@@ -115,9 +119,9 @@ class WhepApi:
                     mid = line[6:].strip()
                 elif line.startswith("a=candidate:"):
                     await resource.peer.add_candidate(
-                        ClientIceCandidate(line[2:], mid, None if mid else 0))
+                        Candidate(line[2:], mid, None if mid else 0))
                 elif line.startswith("a=end-of-candidates"):
-                    await resource.peer.add_candidate(ClientIceCandidate(None))
+                    await resource.peer.add_candidate(Candidate(None))
         except RemoteError as exc:
             return web.Response(status=400, text=str(exc))
         return web.Response(status=204)

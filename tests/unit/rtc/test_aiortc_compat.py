@@ -42,9 +42,9 @@ def new_sender() -> RTCRtpSender:
 async def test_a_taken_over_sender_hands_us_nacks_and_keyframe_requests() -> None:
     sender = new_sender()
     nacks: list[int] = []
-    keyframes: list[bool] = []
+    keyframes: list[str] = []
     compat.take_over_sender(sender, on_send=lambda p: None, on_nack=nacks.append,
-                            on_keyframe_request=lambda: keyframes.append(True))
+                            on_keyframe_request=keyframes.append)
     await sender._handle_rtcp_packet(RtcpRtpfbPacket(
         fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=sender._ssrc, lost=[7, 9]))
     await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1,
@@ -52,7 +52,7 @@ async def test_a_taken_over_sender_hands_us_nacks_and_keyframe_requests() -> Non
     await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_FIR, ssrc=1,
                                                     media_ssrc=sender._ssrc))
     assert nacks == [7, 9]
-    assert keyframes == [True, True]
+    assert keyframes == ["pli", "fir"]
 
 
 async def test_sender_report_counters_are_where_we_write_them() -> None:

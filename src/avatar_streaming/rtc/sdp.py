@@ -1,0 +1,115 @@
+"""What a remote peer's offer and candidates must hold before anything is built on them.
+
+Pure checks, in the remote's words: an offer that does not parse, serves no media, or
+lacks ICE credentials or a DTLS fingerprint, and a candidate that is not an SDP
+candidate attribute, raise NegotiationError saying what was expected and what came.
+aiortc's own parser accepts such input (``"garbage"`` parses as an SDP with no media),
+so these run first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from aiortc import RTCIceCandidate
+from aiortc.sdp import SessionDescription
+
+from ..errors import NegotiationError
+
+MEDIA_KINDS = ("audio", "video")
+CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
+TRANSPORTS = ("udp", "tcp")
+
+
+def check_offer(sdp: str) -> set[str]:
+    """The media kinds (``"audio"``, ``"video"``) the offer asks for."""
+    if not sdp.lstrip().startswith("v=0"):
+        raise NegotiationError(f"offer: expected SDP text starting with 'v=0', got "
+                               f"{_preview(sdp)}")
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc fails with asserts and index errors alike
+        raise NegotiationError(f"offer: expected SDP that parses, got an error at "
+                               f"{type(exc).__name__} {exc}".rstrip()) from None
+    served = [m for m in description.media if m.kind in MEDIA_KINDS]
+    if not served:
+        kinds = ", ".join(m.kind for m in description.media) or "none"
+        raise NegotiationError(f"offer: expected an audio or video media section (m=), "
+                               f"got {kinds}")
+    for index, media in enumerate(description.media):
+        if media.kind not in MEDIA_KINDS:
+            continue
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
+            raise NegotiationError(f"offer: expected ICE credentials (a=ice-ufrag and "
+                                   f"a=ice-pwd) for media section {index} ({media.kind}), "
+                                   f"got none")
+        if media.dtls is None or not media.dtls.fingerprints:
+            raise NegotiationError(f"offer: expected a DTLS fingerprint (a=fingerprint) for "
+                                   f"media section {index} ({media.kind}), got none")
+    return {m.kind for m in served}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A remote candidate, as plain values: what the signaling or WHEP layer hands a peer."""
+
+    text: str | None
+    """The candidate attribute (``candidate:...``, ``a=`` optional); None: no more."""
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+
+
+def parse_candidate(candidate: Candidate) -> RTCIceCandidate:
+    """aiortc's candidate for ``candidate.text``, checked field by field (RFC 8839)."""
+    text = (candidate.text or "").strip()
+    body = text.removeprefix("a=").removeprefix("candidate:")
+    fields = body.split()
+    if len(fields) < 8 or fields[6] != "typ":
+        raise _bad(text, "foundation component transport priority address port typ type")
+    foundation, component, transport, priority, address, port, _, kind = fields[:8]
+    if not component.isdigit() or not 1 <= int(component) <= 256:
+        raise _bad(text, f"a component of 1-256, got {component!r}")
+    if transport.lower() not in TRANSPORTS:
+        raise _bad(text, f"transport udp or tcp, got {transport!r}")
+    if not priority.isdigit() or int(priority) >= 2**32:
+        raise _bad(text, f"a priority of 0-4294967295, got {priority!r}")
+    if not _is_address(address):
+        raise _bad(text, f"an IP address or an mDNS name (.local), got {address!r}")
+    if not port.isdigit() or int(port) > 65535:
+        raise _bad(text, f"a port of 0-65535, got {port!r}")
+    if kind not in CANDIDATE_TYPES:
+        raise _bad(text, f"a type of {', '.join(CANDIDATE_TYPES)}, got {kind!r}")
+    ice = RTCIceCandidate(component=int(component), foundation=foundation, ip=address,
+                          port=int(port), priority=int(priority), protocol=transport.lower(),
+                          type=kind)
+    extras = fields[8:]
+    for key, value in zip(extras[::2], extras[1::2], strict=False):
+        if key == "raddr":
+            ice.relatedAddress = value
+        elif key == "rport" and value.isdigit():
+            ice.relatedPort = int(value)
+        elif key == "tcptype":
+            ice.tcpType = value
+    ice.sdpMid = candidate.sdp_mid
+    ice.sdpMLineIndex = candidate.sdp_mline_index
+    return ice
+
+
+def _is_address(address: str) -> bool:
+    if address.endswith(".local") and len(address) > len(".local"):
+        return True
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _bad(text: str, expected: str) -> NegotiationError:
+    return NegotiationError(f"ice-candidate: expected 'candidate:' then {expected}; "
+                            f"got {_preview(text)}")
+
+
+def _preview(text: str) -> str:
+    return repr(text[:80] + ("..." if len(text) > 80 else ""))
