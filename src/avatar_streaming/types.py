@@ -52,10 +52,10 @@ class AudioChunk:
 class PeerDisconnectedEvent:
     """Payload of "peer-disconnected".
 
-    ``reason`` is one of "closed" (the client closed its WebSocket, or DELETEd
-    its WHEP session), "server-stop", "ice-failed" (ICE or DTLS failed, or the
-    media connection was lost, as when the network vanishes) or "timeout" (two
-    pings unanswered).
+    ``reason`` is one of "closed" (the client closed its WebSocket, hung up its
+    peer connection, or DELETEd its WHEP session), "server-stop", "ice-failed"
+    (ICE or DTLS failed, or ICE consent expired: the network vanished) or
+    "timeout" (two pings unanswered).
     """
 
     peer_id: str

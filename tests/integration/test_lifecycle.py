@@ -136,3 +136,35 @@ async def test_a_viewer_that_never_reads_is_dropped_and_slows_no_one(
     assert fps >= 25, f"expected the other viewer to stream on at ~30 fps, got {fps:.1f}"
     assert pushes >= 25, f"expected the renderer to push on at ~30 fps, got {pushes:.1f}"
     await good.close()
+
+
+async def test_a_client_that_hangs_up_its_connection_is_closed_at_once(
+        make_system: MakeSystem) -> None:
+    """The remote's DTLS close reaches us: "closed" (not "ice-failed") and no wait on a timer;
+    its peer went through the state table to CLOSED; the other viewer streams on."""
+    from avatar_streaming.rtc.state import PeerState
+
+    system = await make_system()
+    gone: list[PeerDisconnectedEvent] = []
+    system.server.on("peer-disconnected", gone.append)
+    async with feeding_frames(system, quadrants()):
+        other, leaver = RtcClient(ws_url(system)), RtcClient(ws_url(system))
+        for client in (other, leaver):
+            await client.connect()
+            await asyncio.wait_for((await client.track("video")).recv(), 10)
+        peer = next(p for p in system.server.peers if p.id == leaver.config["peerId"])
+        assert peer.state is PeerState.CONNECTED
+        assert leaver.pc is not None
+        hung_up = time.monotonic()
+        await leaver.pc.close()  # the WebSocket stays open
+        await wait_until(lambda: bool(gone), timeout=5)
+        noticed_s = time.monotonic() - hung_up
+        assert [(g.peer_id, g.reason) for g in gone] == [(peer.id, "closed")]
+        assert noticed_s < 0.5, f"expected the hang-up noticed at once, took {noticed_s:.2f} s"
+        await wait_until(lambda: peer.state is PeerState.CLOSED, timeout=2)
+        await asyncio.wait_for(leaver.closed.wait(), 5)  # its signaling is closed too
+        frame = await asyncio.wait_for((await other.track("video")).recv(), 5)
+        assert frame.width == 512, "the other viewer kept its stream"
+        assert system.get_status()["peerCount"] == 1
+        await other.close()
+        await leaver.close()

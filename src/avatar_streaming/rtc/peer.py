@@ -15,6 +15,7 @@ from typing import Protocol
 
 from aiortc import (
     RTCIceCandidate,
+    RTCIceTransport,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -50,8 +51,9 @@ class RemoteAudioReader(Protocol):
 
 
 class Peer(EventEmitter):
-    """Events: "connected" (media flows), "failed" (ICE or DTLS failed), "lost" (the
-    connection closed underneath us)."""
+    """Events: "connected" (media flows), "failed" (ICE or DTLS failed, or consent expired:
+    the network is gone), "lost" (the remote closed its connection). After "failed" or
+    "lost" the peer is CLOSING, until ``close()``."""
 
     def __init__(self, peer_id: str, config: WebRTCConfig, media: PeerMedia, *,
                  room: str = DEFAULT_ROOM, identity: str | None = None,
@@ -73,6 +75,13 @@ class Peer(EventEmitter):
         self._outputs: list[RtpOut] = []
         self._readers: list[RemoteAudioReader] = []
         self._early_candidates: list[RTCIceCandidate | None] = []
+        self._closing = False
+        self._ice: list[RTCIceTransport] = []
+        """Our ICE transports, to tell a network that vanished from a remote that hung up:
+        when consent expires, aioice closes its connection, the DTLS transport above it
+        closes and the ICE transport turns "failed" before the peer connection reads
+        "closed". A remote that hangs up closes DTLS alone, and its ICE goes from
+        "completed" to "closed"."""
 
     @property
     def pc(self) -> RTCPeerConnection | None:
@@ -117,6 +126,7 @@ class Peer(EventEmitter):
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
             with gathering_on(self._config.ice_host_addresses):
                 await pc.setLocalDescription(await pc.createAnswer())
+            self._watch_ice(pc)
         except (ValueError, AssertionError, OperationError, InternalError,
                 InvalidStateError) as exc:
             raise NegotiationError(f"offer could not be applied: {exc or type(exc).__name__}"
@@ -167,17 +177,31 @@ class Peer(EventEmitter):
         if pc is None:
             return
         log.debug("peer %s: connection %s", self.id, pc.connectionState)
+        if self.state not in (PeerState.ANSWERED, PeerState.CONNECTED):
+            return  # closing, or its close is ours
         if pc.connectionState == "connected" and self.state is PeerState.ANSWERED:
             self._advance(PeerEvent.MEDIA_UP)
             self.emit("connected")
-        elif pc.connectionState == "failed" and self.state in (PeerState.ANSWERED,
-                                                               PeerState.CONNECTED):
+        elif pc.connectionState == "failed" or (pc.connectionState == "closed"
+                                                and self._ice_failed):
+            self._advance(PeerEvent.FAILED)
             self.emit("failed")
-        elif pc.connectionState == "closed" and self.state in (PeerState.ANSWERED,
-                                                               PeerState.CONNECTED):
-            # closed without our close(): the client closed its connection, or aioice gave up
-            # (consent expired: the network is gone)
+        elif pc.connectionState == "closed":
+            self._advance(PeerEvent.LOST)
             self.emit("lost")
+
+    def _watch_ice(self, pc: RTCPeerConnection) -> None:
+        for transceiver in pc.getTransceivers():
+            dtls = transceiver.sender.transport
+            if dtls is not None and dtls.transport not in self._ice:
+                self._ice.append(dtls.transport)
+
+    @property
+    def _ice_failed(self) -> bool:
+        """Whether an ICE transport failed. The peer connection's iceConnectionState does
+        not say it when consent expires: it reads "closed" once the DTLS transport has
+        closed, which comes first."""
+        return any(ice.state == "failed" for ice in self._ice)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         log.info("peer %s: receiving its %s", self.id,
@@ -186,10 +210,13 @@ class Peer(EventEmitter):
             self._readers.append(self._media.on_remote_audio(self, track))
 
     async def close(self) -> None:
-        """Stop our tracks and close the connection. Idempotent."""
-        if self.state in (PeerState.CLOSING, PeerState.CLOSED):
+        """Stop our tracks and close the connection. Idempotent: a peer that failed or
+        was lost is already CLOSING, and this finishes it."""
+        if self.state is PeerState.CLOSED or self._closing:
             return
-        self._advance(PeerEvent.CLOSE)
+        self._closing = True
+        if self.state is not PeerState.CLOSING:
+            self._advance(PeerEvent.CLOSE)
         await self._discard_pc()
         self._advance(PeerEvent.CLOSED)
 
@@ -205,4 +232,5 @@ class Peer(EventEmitter):
         pc, self._pc = self._pc, None
         if pc is not None:
             await pc.close()
+        self._ice.clear()
 

@@ -6,8 +6,12 @@
         ^                      |
         +------rejected--------+        (an offer that cannot be applied; the client may retry)
 
-    any state but CLOSED --close--> CLOSING --closed--> CLOSED
+    any state but CLOSING/CLOSED --close--> CLOSING --closed--> CLOSED
     ANSWERED / CONNECTED --failed--> CLOSING               (ICE or DTLS failed)
+    ANSWERED / CONNECTED --lost--> CLOSING                 (the remote hung up its connection)
+
+Every change of ``Peer.state`` goes through ``next_state``; an event the table does not
+have for the current state is a ProtocolError, never a silent no-op.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class PeerEvent(Enum):
     ANSWERED = "answered"
     MEDIA_UP = "media-up"
     FAILED = "failed"
+    """ICE or DTLS failed: no checks succeeded, or consent expired (the network is gone)."""
+    LOST = "lost"
+    """The connection closed beneath us while ICE was fine: the remote closed it (DTLS
+    close_notify)."""
     CLOSE = "close"
     CLOSED = "closed"
 
@@ -48,6 +56,8 @@ TRANSITIONS: dict[tuple[PeerState, PeerEvent], PeerState] = {
     (S.ANSWERED, E.MEDIA_UP): S.CONNECTED,
     (S.ANSWERED, E.FAILED): S.CLOSING,
     (S.CONNECTED, E.FAILED): S.CLOSING,
+    (S.ANSWERED, E.LOST): S.CLOSING,
+    (S.CONNECTED, E.LOST): S.CLOSING,
     **{(state, E.CLOSE): S.CLOSING for state in S if state not in (S.CLOSING, S.CLOSED)},
     (S.CLOSING, E.CLOSED): S.CLOSED,
 }

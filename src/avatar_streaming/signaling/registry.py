@@ -18,7 +18,6 @@ from . import protocol
 
 log = logging.getLogger(__name__)
 
-LOST_GRACE_S = 1.0
 
 
 class Connection(Protocol):
@@ -63,18 +62,13 @@ class PeerRegistry:
 
     def add(self, connection: Connection) -> None:
         """Count a new client; emit "peer-connected" once its media is up, and end it
-        ("ice-failed") when ICE or DTLS fails or the connection is lost."""
+        ("ice-failed") when ICE or DTLS fails, ("closed") when the client hangs up its peer
+        connection."""
         peer = connection.peer
         self._connections[peer.id] = connection
         peer.on("connected", lambda: self._on_connected(peer))
         peer.on("failed", lambda: self.end(connection, "ice-failed"))
-        peer.on("lost", lambda: self._lost(connection))
-
-    async def _lost(self, connection: Connection) -> None:
-        """A client that leaves closes its WebSocket right after its peer connection: give it
-        that moment, so that a departure reads "closed" and a vanished network "ice-failed"."""
-        await asyncio.sleep(LOST_GRACE_S)
-        await self.end(connection, "ice-failed")
+        peer.on("lost", lambda: self.end(connection, "closed"))
 
     async def end(self, connection: Connection, reason: str) -> None:
         """Close a client and forget it (idempotent)."""

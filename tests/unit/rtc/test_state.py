@@ -32,3 +32,20 @@ def test_every_open_state_can_close() -> None:
         assert next_state(state, E.CLOSE) is S.CLOSING
     with pytest.raises(ProtocolError):
         next_state(S.CLOSED, E.CLOSE)
+
+
+@pytest.mark.parametrize("event", [E.FAILED, E.LOST])
+def test_a_failed_or_lost_connection_closes(event: PeerEvent) -> None:
+    for state in (S.ANSWERED, S.CONNECTED):
+        assert next_state(state, event) is S.CLOSING
+    for state in (S.CONNECTING, S.NEGOTIATING, S.CLOSING, S.CLOSED):
+        with pytest.raises(ProtocolError, match=f"unexpected '{event.value}'"):
+            next_state(state, event)
+
+
+def test_closing_is_left_only_for_closed() -> None:
+    assert next_state(S.CLOSING, E.CLOSED) is S.CLOSED
+    for event in E:
+        if event is not E.CLOSED:
+            with pytest.raises(ProtocolError):
+                next_state(S.CLOSING, event)
