@@ -24,10 +24,15 @@ class EventEmitter(AsyncIOEventEmitter):
         """Remove a listener, as Node's ``emitter.off``."""
         self.remove_listener(event, f)
 
-    def _emit_handle_potential_error(self, event: str, error: Any) -> None:
-        if event == "error":
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> bool:
+        """As pyee's, but an "error" nobody listens to is logged instead of raised. pyee
+        emits "error" itself, through this method, when a listener raises."""
+        if event == "error" and not self.listeners("error"):
+            error = args[0] if args else None
             log.error("unhandled error in a %s listener", type(self).__name__,
                       exc_info=error if isinstance(error, BaseException) else None)
+            return False
+        return super().emit(event, *args, **kwargs)
 
     async def emit_and_wait(self, event: str, *args: Any) -> None:
         """Call the listeners of ``event`` in turn, awaiting those that are async, before

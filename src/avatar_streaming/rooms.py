@@ -27,10 +27,11 @@ from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamTrack
 
 from .bridge import MediaBridge
+from .codecs import CODECS, VIDEO_CLOCK_RATE
 from .config import DEFAULT_ROOM, StreamingSystemConfig, check_room_name
 from .errors import RoomError, RoomLimitError
 from .media.audio import TRACK_RATE, AudioQueue
-from .media.encoder import CLOCK_RATES, VIDEO_CLOCK_RATE, AudioEncoder, VideoEncoder
+from .media.encoder import AudioEncoder, VideoEncoder
 from .media.fanout import Broadcast
 from .media.incoming import IncomingAudio
 from .media.sources import AudioPlayout, VideoSource
@@ -65,7 +66,7 @@ class Room:
         self.video_encoder = VideoEncoder(webrtc.video_codec, self.video, self.video_stream,
                                           fps=media.video_fps,
                                           bitrate_bps=media.video_bitrate_bps, sync=self.sync)
-        self.audio_stream = Broadcast("audio", CLOCK_RATES[webrtc.audio_codec], history=128)
+        self.audio_stream = Broadcast("audio", CODECS[webrtc.audio_codec].clock_rate, history=128)
         self.audio_encoder = AudioEncoder(webrtc.audio_codec, self.audio_stream,
                                           media.audio_bitrate_bps)
         self.playout = AudioPlayout(AudioQueue(int(media.audio_queue_s * TRACK_RATE)),

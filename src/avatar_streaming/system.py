@@ -9,8 +9,6 @@ from typing import Any
 
 from .bridge import MediaBridge
 from .config import DEFAULT_ROOM, StreamingSystemConfig, load_config
-from .errors import ConfigError
-from .media import vp9
 from .media.encoder import VideoEncoder
 from .media.fanout import Broadcast
 from .prometheus import SystemMetrics
@@ -20,8 +18,6 @@ from .signaling.server import SignalingServer
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_VIDEO_CODECS = ("VP8", "VP9", "H264")
-vp9.register()
 
 
 class StreamingSystem:
@@ -35,10 +31,6 @@ class StreamingSystem:
 
     def __init__(self, config: StreamingSystemConfig) -> None:
         webrtc = config.webrtc
-        if webrtc.video_codec not in SUPPORTED_VIDEO_CODECS:
-            raise ConfigError(f"webrtc.videoCodec: expected one of "
-                              f"{', '.join(SUPPORTED_VIDEO_CODECS)} (supported by this build), "
-                              f"got {webrtc.video_codec!r}")
         self.config = config
         self.prometheus = SystemMetrics()
         self._rooms = Rooms(config, on_opened=self.prometheus.add_room,

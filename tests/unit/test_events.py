@@ -44,3 +44,29 @@ async def test_a_failing_handler_is_logged_not_raised(caplog: pytest.LogCaptureF
         ee.emit("e", 7)  # does not raise
     assert after == [7]
     assert "recognizer crashed" in caplog.text
+
+
+async def test_a_failing_async_handler_is_logged_and_an_error_listener_gets_it(
+        caplog: pytest.LogCaptureFixture) -> None:
+    ee = EventEmitter()
+
+    async def broken() -> None:
+        raise ValueError("late failure")
+
+    ee.on("e", broken)
+    with caplog.at_level(logging.ERROR):
+        ee.emit("e")
+        await ee.wait_for_complete()
+    assert "late failure" in caplog.text
+    errors: list[BaseException] = []
+    ee.on("error", errors.append)
+    ee.emit("e")
+    await ee.wait_for_complete()
+    assert [str(e) for e in errors] == ["late failure"]
+
+
+def test_an_error_emitted_with_no_listener_is_logged_not_raised(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        assert EventEmitter().emit("error", RuntimeError("nobody listens")) is False
+    assert "nobody listens" in caplog.text

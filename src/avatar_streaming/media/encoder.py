@@ -25,6 +25,7 @@ from aiortc import RTCRtpCodecParameters, clock
 from aiortc.codecs import get_encoder, opus
 from aiortc.codecs.base import Encoder
 
+from ..codecs import CODECS, VIDEO_CLOCK_RATE
 from ..types import FrameSentEvent
 from . import vp8, vp9
 from .audio import TRACK_RATE
@@ -36,7 +37,6 @@ from .video import Picture
 
 log = logging.getLogger(__name__)
 
-VIDEO_CLOCK_RATE = 90000
 VIDEO_TIME_BASE = fractions.Fraction(1, VIDEO_CLOCK_RATE)
 AUDIO_TIME_BASE = fractions.Fraction(1, TRACK_RATE)
 REPEAT_AFTER_INTERVALS = 1.5
@@ -45,9 +45,6 @@ exactly one interval races the renderer's next push and re-sends old frames."""
 EPOCH_MARGIN_MS = 60_000.0
 """Video RTP time counts from this long before the encoder starts, so frames shown a little
 earlier than their push (negative audio delay) still get positive timestamps."""
-CLOCK_RATES = {"opus": 48000, "pcmu": 8000, "pcma": 8000}
-MIME_TYPES = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264", "opus": "audio/opus",
-              "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
 
 
 class SpeechOpusEncoder(opus.OpusEncoder):
@@ -74,7 +71,8 @@ def codec_encoder(codec: str, clock_rate: int, bitrate_bps: int | None = None) -
         return vp9.Vp9Encoder()
     if codec == "opus" and bitrate_bps is not None:
         return SpeechOpusEncoder(bitrate_bps)
-    return get_encoder(RTCRtpCodecParameters(mimeType=MIME_TYPES[codec], clockRate=clock_rate,
+    return get_encoder(RTCRtpCodecParameters(mimeType=CODECS[codec].mime_type,
+                                             clockRate=clock_rate,
                                              payloadType=0))
 
 
@@ -210,7 +208,7 @@ class AudioEncoder:
     def __init__(self, codec: str, broadcast: Broadcast, bitrate_bps: int | None = None) -> None:
         self.codec = codec
         self._broadcast = broadcast
-        self._encoder = codec_encoder(codec, CLOCK_RATES[codec], bitrate_bps)
+        self._encoder = codec_encoder(codec, CODECS[codec].clock_rate, bitrate_bps)
 
     def encode(self, samples: np.ndarray, position: int) -> None:
         """Encode one frame of mono int16 at 48 kHz starting at sample ``position``."""

@@ -1,6 +1,6 @@
 """VP9 for aiortc, which ships none: an encoder (libvpx-vp9 through PyAV) and the RTP
-payload format of RFC 9628, registered with aiortc's codec tables so that offers with VP9
-are answered with it.
+payload format of RFC 9628. (rtc/_aiortc_compat.py registers VP9 with aiortc's codec
+table, so that offers with VP9 are answered with it.)
 
 The stream is one spatial and one temporal layer in non-flexible mode. Every packet's
 payload descriptor carries a 15-bit picture ID; the first packet of a keyframe also
@@ -14,36 +14,18 @@ import random
 import struct
 
 import av
-from aiortc import RTCRtpCodecParameters
-from aiortc import codecs as aiortc_codecs
 from aiortc.codecs.base import Encoder
-from aiortc.rtcrtpparameters import RTCRtcpFeedback
 from av.frame import Frame
 from av.packet import Packet
 
-MIME_TYPE = "video/VP9"
-CLOCK_RATE = 90000
+from ..codecs import CODECS
+
+CLOCK_RATE = CODECS["VP9"].clock_rate
 MAX_PAYLOAD = 1200
 """Bytes of VP9 data per RTP packet, below a typical path MTU after headers and SRTP."""
 
 # payload descriptor, first octet: I P L F B E V Z
 _I, _P, _B, _E, _V = 0x80, 0x40, 0x08, 0x04, 0x02
-
-
-def register() -> None:
-    """Add VP9 (and its RTX) to aiortc's video codecs, once."""
-    video = aiortc_codecs.CODECS["video"]
-    if any(c.mimeType == MIME_TYPE for c in video):
-        return
-    payload_type = max(c.payloadType or 0 for c in video) + 1
-    feedback = [RTCRtcpFeedback(type="nack"), RTCRtcpFeedback(type="nack", parameter="pli"),
-                RTCRtcpFeedback(type="goog-remb")]
-    video += [
-        RTCRtpCodecParameters(mimeType=MIME_TYPE, clockRate=CLOCK_RATE, payloadType=payload_type,
-                              rtcpFeedback=feedback, parameters={"profile-id": 0}),
-        RTCRtpCodecParameters(mimeType="video/rtx", clockRate=CLOCK_RATE,
-                              payloadType=payload_type + 1, parameters={"apt": payload_type}),
-    ]
 
 
 def packetize(data: bytes, picture_id: int, keyframe: bool, width: int,

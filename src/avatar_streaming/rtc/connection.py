@@ -13,20 +13,19 @@ from aiortc import (
     RTCRtpSender,
 )
 
+from ..codecs import Codec, codec
 from ..config import WebRTCConfig
+from . import _aiortc_compat as compat
 from .rtp_out import ParkedTrack, RtpOut
 
-MIME_TYPES = {"VP8": "video/VP8", "VP9": "video/VP9", "H264": "video/H264",
-              "opus": "audio/opus", "pcmu": "audio/PCMU", "pcma": "audio/PCMA"}
-"""Our configured codec names and their MIME types."""
 
-
-def configured_codec(config: WebRTCConfig, kind: str) -> str:
-    return config.video_codec if kind == "video" else config.audio_codec
+def configured_codec(config: WebRTCConfig, kind: str) -> Codec:
+    return codec(config.video_codec if kind == "video" else config.audio_codec)
 
 
 def new_peer_connection(config: WebRTCConfig) -> RTCPeerConnection:
     """A connection with the configured ICE servers and transport policy."""
+    compat.register_codecs()
     return RTCPeerConnection(RTCConfiguration(
         iceServers=[RTCIceServer(urls=list(s.urls), username=s.username,
                                  credential=s.credential) for s in config.ice_servers],
@@ -40,7 +39,7 @@ def add_shared_sender(pc: RTCPeerConnection, kind: str, direction: str, config: 
     ``attach`` from the shared encoder; its own track never yields a frame."""
     track = ParkedTrack(kind)
     transceiver = pc.addTransceiver(track, direction=direction)
-    mime = MIME_TYPES[configured_codec(config, kind)].lower()
+    mime = configured_codec(config, kind).mime_lower
     transceiver.setCodecPreferences([
         c for c in RTCRtpSender.getCapabilities(kind).codecs
         if c.mimeType.lower() in (mime, f"{kind}/rtx")])

@@ -18,11 +18,11 @@ from . import _aiortc_compat
 @contextmanager
 def gathering_on(addresses: Sequence[str] | None) -> Iterator[None]:
     """ICE gathering started inside this block uses only ``addresses`` (None: aioice's choice)."""
-    token = _aiortc_compat.HOST_ADDRESSES.set(tuple(addresses) if addresses else None)
-    try:
+    if not addresses:
         yield
-    finally:
-        _aiortc_compat.HOST_ADDRESSES.reset(token)
+        return
+    with _aiortc_compat.host_addresses(addresses):
+        yield
 
 
 def loopback_only(addresses: Sequence[str] | None) -> bool:

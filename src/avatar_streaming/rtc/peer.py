@@ -27,7 +27,7 @@ from aiortc.sdp import SessionDescription
 from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import NegotiationError, ProtocolError
 from ..events import EventEmitter
-from .connection import MIME_TYPES, add_shared_sender, configured_codec, new_peer_connection
+from .connection import add_shared_sender, configured_codec, new_peer_connection
 from .ice import allows_remote, filter_offer_candidates, gathering_on
 from .rtp_out import RtpOut
 from .sdp import Candidate, check_offer, parse_candidate
@@ -146,9 +146,9 @@ class Peer(EventEmitter):
                 continue
             codec = configured_codec(self._config, media.kind)
             offered = {c.mimeType.lower() for c in media.rtp.codecs}
-            if MIME_TYPES[codec].lower() not in offered:
+            if codec.mime_lower not in offered:
                 raise NegotiationError(
-                    f"offer: expected the {media.kind} codec {codec} (as configured), "
+                    f"offer: expected the {media.kind} codec {codec.name} (as configured), "
                     f"got only {', '.join(sorted(offered)) or 'none'}"
                 )
 

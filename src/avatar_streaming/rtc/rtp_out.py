@@ -52,8 +52,8 @@ class RtpOut:
         self._broadcast = broadcast
         self._payload_type = 0
         self._rtx_payload_type: int | None = None
-        self._ssrc = sender._ssrc
-        self._rtx_ssrc = sender._rtx_ssrc
+        self._ssrc, self._rtx_ssrc = compat.sender_ssrcs(sender)
+        self._path: compat.SendPath | None = None
         self._seq_origin = random.randrange(1 << 15)  # low half: no wrap early on
         self._rtx_seq = random.randrange(1 << 15)
         self._ts_origin = random.randrange(1 << 32)
@@ -68,8 +68,13 @@ class RtpOut:
         self.retransmits = 0
         self.closed = False
         self._request_keyframe = request_keyframe
-        compat.take_over_sender(sender, on_send=self._start, on_nack=self._retransmit,
+        compat.take_over_sender(sender, on_send=self._start, on_path=self._set_path,
+                                on_nack=self._retransmit,
                                 on_keyframe_request=self._keyframe_requested)
+
+    def _set_path(self, path: compat.SendPath | None) -> None:
+        """Where packets go: resolved once when the sender starts (DTLS is up), None after."""
+        self._path = path
 
     def _keyframe_requested(self, kind: str) -> None:
         """PLI or FIR (``kind`` "pli" or "fir") from this viewer."""
@@ -105,10 +110,10 @@ class RtpOut:
 
     def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
         """Write, protect and send one frame's payloads (called by the Broadcast)."""
-        protect = compat.srtp_protector(self._sender)
-        send = compat.datagram_sender(self._sender)
-        if protect is None or send is None:
+        path = self._path
+        if path is None:
             return
+        protect, send = path.protect, path.send
         extensions = self._extensions(send_time_ntp)
         octets = 0
         for payload in payloads:
@@ -165,10 +170,10 @@ class RtpOut:
         while index + (1 << 16) < self._broadcast.next_index:
             index += 1 << 16
         payload = self._broadcast.lookup(index)
-        protect = compat.srtp_protector(self._sender)
-        send = compat.datagram_sender(self._sender)
-        if payload is None or protect is None or send is None:
+        path = self._path
+        if payload is None or path is None:
             return
+        protect, send = path.protect, path.send
         extensions = self._extensions(clock.current_ntp_time())
         if self._rtx_payload_type is None:
             packet = self._header(payload, self._payload_type, self._ssrc, seq, extensions)

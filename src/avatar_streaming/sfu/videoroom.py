@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..codecs import codec
 from ..config import JanusConfig
 
 PLUGIN = "janus.plugin.videoroom"
 ROOM_EXISTS = 427
 """VideoRoom's error code for creating a room that exists (someone was quicker)."""
-
-_CODEC_NAMES = {"VP8": "vp8", "VP9": "vp9", "H264": "h264",
-                "opus": "opus", "pcmu": "pcmu", "pcma": "pcma"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,8 @@ def create(config: JanusConfig, video_codec: str, audio_codec: str) -> dict[str,
     body: dict[str, Any] = {
         "request": "create", "room": config.room, "permanent": False,
         "description": "avatar-streaming", "publishers": 100,
-        "videocodec": _CODEC_NAMES[video_codec], "audiocodec": _CODEC_NAMES[audio_codec]}
+        "videocodec": codec(video_codec).janus_name,
+        "audiocodec": codec(audio_codec).janus_name}
     if config.secret is not None:
         body["secret"] = config.secret
     return _with_access(config, body)
@@ -56,8 +55,8 @@ def join_publisher(config: JanusConfig) -> dict[str, Any]:
 
 
 def publish(video_codec: str, audio_codec: str) -> dict[str, Any]:
-    return {"request": "publish", "videocodec": _CODEC_NAMES[video_codec],
-            "audiocodec": _CODEC_NAMES[audio_codec]}
+    return {"request": "publish", "videocodec": codec(video_codec).janus_name,
+            "audiocodec": codec(audio_codec).janus_name}
 
 
 def join_subscriber(config: JanusConfig, feed: Feed, private_id: int | None) -> dict[str, Any]:

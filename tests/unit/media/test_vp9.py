@@ -6,16 +6,24 @@ import struct
 import av
 import numpy as np
 from aiortc import RTCRtpSender
+from aiortc import codecs as aiortc_codecs
 
+from avatar_streaming.codecs import CODECS
 from avatar_streaming.media import vp9
+from avatar_streaming.rtc._aiortc_compat import register_codecs
 
 
-def test_vp9_is_registered_with_aiortc_once() -> None:
-    vp9.register()
-    vp9.register()
-    codecs = [c for c in RTCRtpSender.getCapabilities("video").codecs
-              if c.mimeType == "video/VP9"]
-    assert len(codecs) == 1 and codecs[0].clockRate == 90000
+def test_vp9_is_registered_with_aiortc_once_with_our_payload_types() -> None:
+    register_codecs()
+    register_codecs()
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    vp9_codecs = [c for c in codecs if c.mimeType == "video/VP9"]
+    assert len(vp9_codecs) == 1 and vp9_codecs[0].clockRate == 90000
+    registered = [c for c in aiortc_codecs.CODECS["video"] if c.mimeType == "video/VP9"]
+    assert registered[0].payloadType == CODECS["VP9"].payload_type
+    rtx = [c for c in aiortc_codecs.CODECS["video"]
+           if c.parameters.get("apt") == CODECS["VP9"].payload_type]
+    assert [c.payloadType for c in rtx] == [CODECS["VP9"].rtx_payload_type]
 
 
 def test_payload_descriptors_follow_rfc_9628() -> None:
