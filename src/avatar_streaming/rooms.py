@@ -36,10 +36,10 @@ from .media.fanout import Broadcast
 from .media.incoming import IncomingAudio
 from .media.sources import AudioPlayout, VideoSource
 from .media.sync import AvSync
-from .rtc.peer import Peer, PeerMedia
+from .rtc.connection import PeerMedia
+from .rtc.peer import Peer
 from .rtc.rtp_out import RtpOut
 from .sfu import JanusRelay
-from .sfu.peers import RelayMedia
 from .signaling import protocol
 from .types import AudioChunk, Caption, FrameSentEvent, RoomClosedEvent
 
@@ -81,7 +81,7 @@ class Room:
         if webrtc.sfu is not None:
             sfu = webrtc.sfu
             self.sfu = JanusRelay(replace(sfu, room=sfu.room_for(name)), webrtc,
-                                  RelayMedia(self._attach_sender, self._read_audio))
+                                  self.peer_media())
         self.frame_sent_observer: Callable[[FrameSentEvent], None] | None = None
         """Also given every frame sent (the /metrics histogram)."""
         self.video_encoder.on_sent = self._frame_sent
@@ -146,16 +146,12 @@ class Room:
         await self.video_encoder.stop()
 
     def peer_media(self) -> PeerMedia:
-        return PeerMedia(attach_sender=self._attach_sender,
-                         on_remote_audio=self._on_remote_audio)
+        return PeerMedia(attach_sender=self._attach_sender, on_remote_audio=self._read_audio)
 
     def _attach_sender(self, kind: str, sender: RTCRtpSender) -> RtpOut:
         if kind == "video":
             return RtpOut(sender, self.video_stream, self.video_encoder.request_keyframe)
         return RtpOut(sender, self.audio_stream)
-
-    def _on_remote_audio(self, peer: Peer, track: MediaStreamTrack) -> IncomingAudio:
-        return self._read_audio(peer.id, track)
 
     def _read_audio(self, user_id: str, track: MediaStreamTrack) -> IncomingAudio:
         """A user's microphone, from a browser peer or through the SFU, to "incoming-audio"."""

@@ -4,6 +4,8 @@ the configured ICE servers and policy, and senders fed by the shared encoders.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from aiortc import (
     RTCConfiguration,
@@ -12,11 +14,30 @@ from aiortc import (
     RTCPeerConnection,
     RTCRtpSender,
 )
+from aiortc.mediastreams import MediaStreamTrack
 
 from ..codecs import Codec, codec
 from ..config import WebRTCConfig
 from . import _aiortc_compat as compat
 from .rtp_out import ParkedTrack, RtpOut
+
+
+@dataclass(frozen=True)
+class PeerMedia:
+    """What one of our peer connections sends and where the audio it receives goes: a
+    browser's peer (rtc/peer.py) and the Janus publication and subscriptions (sfu/peers.py)
+    alike."""
+
+    attach_sender: Callable[[str, RTCRtpSender], RtpOut]
+    """Serve this sender the shared stream of its kind ("video" or "audio")."""
+    on_remote_audio: Callable[[str, MediaStreamTrack], RemoteAudioReader]
+    """Read a user's audio track: the peer's id, or ``janus-<feed id>`` through Janus."""
+
+
+class RemoteAudioReader(Protocol):
+    """Consumes a remote audio track until stopped (or the track ends)."""
+
+    async def stop(self) -> None: ...
 
 
 def configured_codec(config: WebRTCConfig, kind: str) -> Codec:

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from aiortc import (
     RTCIceCandidate,
     RTCIceTransport,
     RTCPeerConnection,
-    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.exceptions import InternalError, InvalidStateError, OperationError
@@ -27,28 +23,19 @@ from aiortc.sdp import SessionDescription
 from ..config import DEFAULT_ROOM, WebRTCConfig
 from ..errors import NegotiationError, ProtocolError
 from ..events import EventEmitter
-from .connection import add_shared_sender, configured_codec, new_peer_connection
+from .connection import (
+    PeerMedia,
+    RemoteAudioReader,
+    add_shared_sender,
+    configured_codec,
+    new_peer_connection,
+)
 from .ice import allows_remote, filter_offer_candidates, gathering_on
 from .rtp_out import RtpOut
 from .sdp import Candidate, check_offer, parse_candidate
 from .state import PeerEvent, PeerState, next_state
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class PeerMedia:
-    """What a peer sends and where its microphone goes."""
-
-    attach_sender: Callable[[str, RTCRtpSender], RtpOut]
-    """Serve this sender the shared stream of its kind ("video" or "audio")."""
-    on_remote_audio: Callable[[Peer, MediaStreamTrack], RemoteAudioReader]
-
-
-class RemoteAudioReader(Protocol):
-    """Consumes a remote audio track until stopped (or the track ends)."""
-
-    async def stop(self) -> None: ...
-
 
 class Peer(EventEmitter):
     """Events: "connected" (media flows), "failed" (ICE or DTLS failed, or consent expired:
@@ -207,7 +194,7 @@ class Peer(EventEmitter):
         log.info("peer %s: receiving its %s", self.id,
                  "microphone" if track.kind == "audio" else f"{track.kind} track")
         if track.kind == "audio" and self.mic:
-            self._readers.append(self._media.on_remote_audio(self, track))
+            self._readers.append(self._media.on_remote_audio(self.id, track))
 
     async def close(self) -> None:
         """Stop our tracks and close the connection. Idempotent: a peer that failed or

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiortc import (
     RTCPeerConnection,
-    RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamTrack
@@ -25,24 +22,19 @@ from aiortc.sdp import SessionDescription
 
 from ..config import JanusConfig, WebRTCConfig
 from ..errors import SfuError, SfuSessionLost
-from ..rtc.connection import add_shared_sender, configured_codec, new_peer_connection
+from ..rtc.connection import (
+    PeerMedia,
+    RemoteAudioReader,
+    add_shared_sender,
+    configured_codec,
+    new_peer_connection,
+)
 from ..rtc.ice import filter_offer_candidates, gathering_on
-from ..rtc.peer import RemoteAudioReader
 from ..rtc.rtp_out import ParkedTrack, RtpOut
 from . import videoroom
 from .janus import JanusHandle, JanusSession
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class RelayMedia:
-    """What the publication sends and where the users' microphones go."""
-
-    attach_sender: Callable[[str, RTCRtpSender], RtpOut]
-    """Serve this sender the shared stream of its kind ("video" or "audio")."""
-    on_remote_audio: Callable[[str, MediaStreamTrack], RemoteAudioReader]
-    """Read this user's audio track (the user id is ``janus-<feed id>``)."""
-
 
 def _jsep(pc: RTCPeerConnection) -> dict[str, Any]:
     description = pc.localDescription
@@ -53,7 +45,7 @@ class Publication:
     """Our publisher in the room. ``failed`` is set when its connection fails or closes."""
 
     def __init__(self, handle: JanusHandle, config: JanusConfig, webrtc: WebRTCConfig,
-                 media: RelayMedia) -> None:
+                 media: PeerMedia) -> None:
         self.handle = handle
         self._config = config
         self._webrtc = webrtc
@@ -156,7 +148,7 @@ class Subscription:
     """One user's audio, through its own subscriber handle."""
 
     def __init__(self, session: JanusSession, feed: videoroom.Feed, config: JanusConfig,
-                 webrtc: WebRTCConfig, media: RelayMedia) -> None:
+                 webrtc: WebRTCConfig, media: PeerMedia) -> None:
         self.feed = feed
         self._session = session
         self._config = config

@@ -27,9 +27,10 @@ from aiortc.exceptions import InternalError, InvalidStateError, OperationError
 
 from ..config import JanusConfig, WebRTCConfig
 from ..errors import SfuError, SfuSessionLost
+from ..rtc.connection import PeerMedia
 from . import videoroom
 from .janus import JanusEvent, JanusSession, to_the_end
-from .peers import Publication, RelayMedia, Subscription
+from .peers import Publication, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class RelayState(enum.Enum):
 class JanusRelay:
     """Publishes into ``config.room`` on the Janus at ``config.url``; see the module."""
 
-    def __init__(self, config: JanusConfig, webrtc: WebRTCConfig, media: RelayMedia, *,
+    def __init__(self, config: JanusConfig, webrtc: WebRTCConfig, media: PeerMedia, *,
                  backoff_s: tuple[float, float] = (0.5, 10.0), keepalive_s: float = 25.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config

@@ -12,12 +12,23 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from ..rtc.connection import PeerMedia
 from ..rtc.peer import Peer
 from ..types import PeerDisconnectedEvent
 from . import protocol
 
 log = logging.getLogger(__name__)
 
+
+class RoomDirectory(Protocol):
+    """The rooms, as the server sees them."""
+
+    async def join(self, name: str) -> PeerMedia:
+        """What a new peer of room ``name`` sends and where its microphone goes; the room is
+        opened first if it may be opened on demand. RoomError when it may not be joined."""
+
+    def room_emptied(self, name: str) -> None:
+        """Room ``name`` has no peers left."""
 
 
 class Connection(Protocol):

@@ -19,17 +19,17 @@ import secrets
 import socket
 from collections.abc import Callable
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 from ..config import WebRTCConfig
 from ..errors import RoomError
 from ..events import EventEmitter
-from ..rtc.peer import Peer, PeerMedia
+from ..rtc.peer import Peer
 from . import protocol
 from .access import AccessPolicy, Grant, Refusal
-from .registry import PeerRegistry
+from .registry import PeerRegistry, RoomDirectory
 from .session import Session
 from .whep import WhepApi
 
@@ -37,17 +37,6 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
 STATIC = resources.files("avatar_streaming.signaling") / "static"
-
-
-class RoomDirectory(Protocol):
-    """The rooms, as the server sees them."""
-
-    async def join(self, name: str) -> PeerMedia:
-        """What a new peer of room ``name`` sends and where its microphone goes; the room is
-        opened first if it may be opened on demand. RoomError when it may not be joined."""
-
-    def room_emptied(self, name: str) -> None:
-        """Room ``name`` has no peers left."""
 
 
 class SignalingServer(EventEmitter):

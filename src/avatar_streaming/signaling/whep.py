@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -24,10 +23,7 @@ from ..rtc.sdp import Candidate, check_offer
 from ..types import AnswerEvent, OfferEvent
 from . import protocol
 from .access import AccessPolicy, Refusal
-from .registry import PeerRegistry
-
-if TYPE_CHECKING:
-    from .server import RoomDirectory
+from .registry import PeerRegistry, RoomDirectory
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import pytest
 
 from avatar_streaming import create_streaming_system
 from avatar_streaming.config import JanusConfig, WebRTCConfig
+from avatar_streaming.rtc.connection import PeerMedia
 from avatar_streaming.sfu import JanusRelay, RelayState
-from avatar_streaming.sfu.peers import RelayMedia
 from tests.conftest import wait_until
 from tests.unit.sfu.fake_janus import FakeJanus
 
@@ -31,7 +31,7 @@ async def test_a_refusing_janus_is_retried_with_growing_delays_and_stop_is_clean
     janus = FakeJanus(reply=_refusing)
     await janus.start()
     relay = JanusRelay(JanusConfig(url=janus.url, room=9, pin="0000"),
-                       WebRTCConfig(ice_servers=()), RelayMedia(_unused, _unused),
+                       WebRTCConfig(ice_servers=()), PeerMedia(_unused, _unused),
                        backoff_s=(0.05, 0.2))
     relay.start()
     await wait_until(lambda: len(janus.created_at) >= 5, 5)
@@ -53,7 +53,7 @@ async def test_a_stop_while_janus_answers_still_ends_the_session(slow: str) -> N
     janus.reply_delay_s[slow] = 0.3
     await janus.start()
     relay = JanusRelay(JanusConfig(url=janus.url, room=9), WebRTCConfig(ice_servers=()),
-                       RelayMedia(_unused, _unused), backoff_s=(0.05, 0.2))
+                       PeerMedia(_unused, _unused), backoff_s=(0.05, 0.2))
     relay.start()
     await wait_until(lambda: janus.delaying.get(slow, 0) > 0, 5)
     await relay.stop()
