@@ -8,7 +8,8 @@ give its peer the room's media; the registry (registry.py) keeps it.
 Events: "peer-connected" (Peer), "peer-disconnected" (PeerDisconnectedEvent),
 "offer", "answer", "ice-candidate" (observed signaling), "incoming-audio"
 (AudioChunk from a browser microphone), "media-video-frame" and
-"media-audio-chunk" (what the bridge forwarded).
+"media-audio-chunk" (what the bridge forwarded: for observers, and emitted only while
+someone listens, so that they cost the media path nothing otherwise).
 """
 
 from __future__ import annotations
