@@ -10,20 +10,49 @@ there are at most ``maxRooms`` of each. Each system has its own registry.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from .rooms import Room
+    from .media.fanout import Broadcast
+    from .metrics import StreamMetrics
     from .types import FrameSentEvent
 
 PREFIX = "avatar_streaming"
 LATENCY_BUCKETS_MS = (1, 2, 5, 10, 20, 33, 50, 100, 200, 500, 1000)
 LABELS = ["room", "kind"]
 """Every series has the room; the RTP ones also the stream's kind."""
+
+
+class EncoderFigures(Protocol):
+    frames_encoded: int
+    keyframes: int
+    encode_seconds: float
+
+
+class BridgeFigures(Protocol):
+    @property
+    def metrics(self) -> StreamMetrics: ...
+
+
+class MeteredRoom(Protocol):
+    """What /metrics reads of a room (rooms.py's Room is one), and the one hook it sets."""
+
+    name: str
+    incoming_audio_chunks: int
+    frame_sent_observer: Callable[[FrameSentEvent], None] | None
+
+    @property
+    def bridge(self) -> BridgeFigures: ...
+    @property
+    def video_encoder(self) -> EncoderFigures: ...
+    @property
+    def video_stream(self) -> Broadcast: ...
+    @property
+    def audio_stream(self) -> Broadcast: ...
 
 
 class SystemMetrics(Collector):
@@ -37,15 +66,16 @@ class SystemMetrics(Collector):
             f"{PREFIX}_video_push_to_sent_ms", "A pushed frame's time from its push to its "
             "last packet going out, ms", labelnames=["room"], buckets=LATENCY_BUCKETS_MS,
             registry=self.registry)
-        self._rooms: Callable[[], Iterable[Room]] = tuple
+        self._rooms: Callable[[], Iterable[MeteredRoom]] = tuple
         self._peers: Callable[[str], int] = lambda room: 0
         self.registry.register(self)
 
-    def watch(self, rooms: Callable[[], Iterable[Room]], peers: Callable[[str], int]) -> None:
+    def watch(self, rooms: Callable[[], Iterable[MeteredRoom]],
+              peers: Callable[[str], int]) -> None:
         """Where the figures come from: the open rooms, and each room's connected peers."""
         self._rooms, self._peers = rooms, peers
 
-    def add_room(self, room: Room) -> None:
+    def add_room(self, room: MeteredRoom) -> None:
         room.bridge.metrics.latency_observer = self.push_latency_ms.labels(room=room.name).observe
         observe = self.push_to_sent_ms.labels(room=room.name).observe
 
@@ -55,7 +85,7 @@ class SystemMetrics(Collector):
 
         room.frame_sent_observer = sent
 
-    def remove_room(self, room: Room) -> None:
+    def remove_room(self, room: MeteredRoom) -> None:
         room.bridge.metrics.latency_observer = None
         room.frame_sent_observer = None
         for histogram in (self.push_latency_ms, self.push_to_sent_ms):
