@@ -8,11 +8,9 @@ inside a network namespace of the test's own.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -121,11 +119,6 @@ cors: {{
     return folder
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the process that started it dies (prctl PR_SET_PDEATHSIG)."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
-
-
 class JanusProcess:
     """``janus`` in the foreground, logging to ``folder/janus.log``."""
 
@@ -138,8 +131,12 @@ class JanusProcess:
         self.starts += 1
         log = (self.folder / f"janus-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
-            ["janus", "-C", str(self.folder / "janus.jcfg"), "-F", str(self.folder), "-o"],
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            # setpriv sets PR_SET_PDEATHSIG: Janus gets SIGKILL when the process that started it
+            # dies. Not a preexec_fn: Python code between fork and exec in a process with
+            # threads can deadlock on a lock another thread held (it did, in dlopen).
+            ["setpriv", "--pdeathsig", "KILL", "janus", "-C", str(self.folder / "janus.jcfg"),
+             "-F", str(self.folder), "-o"],
+            stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout_s
         while True:
