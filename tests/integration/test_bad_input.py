@@ -3,7 +3,6 @@ says what was expected, nothing made for it, and the good input after it still w
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import aiohttp
@@ -117,13 +116,20 @@ async def test_bad_candidates_get_errors_and_a_good_one_after_them_connects(
             error = await client.expect("error", timeout=1)
             assert expected in error["error"], error
             assert "expected 'candidate:' then" in error["error"]
+        for section, expected in [({"sdpMid": "7"}, "expected sdpMid one of ['0']"),
+                                  ({"sdpMLineIndex": 3}, "expected sdpMLineIndex below 1")]:
+            await client.send({"type": "ice-candidate",
+                               "data": {"candidate": own[0], **section}})
+            error = await client.expect("error", timeout=1)
+            assert expected in error["error"], "a section the offer lacks is named"
         for text in own:
             await client.send({"type": "ice-candidate",
                                "data": {"candidate": text, "sdpMid": "0"}})
         await client.send({"type": "ice-candidate", "data": None})
         await wait_until(lambda: pc.connectionState == "connected", 10)
-        await asyncio.sleep(0.3)
-        assert client.messages.empty(), "a good candidate gets no error"
+        await client.send({"type": "sentinel"})  # its error comes after any earlier reply
+        error = await client.expect("error", timeout=1)
+        assert "'sentinel'" in error["error"], f"a good candidate gets no error: {error}"
     finally:
         await client.close()
 

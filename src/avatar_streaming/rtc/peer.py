@@ -62,6 +62,7 @@ class Peer(EventEmitter):
         self._outputs: list[RtpOut] = []
         self._readers: list[RemoteAudioReader] = []
         self._early_candidates: list[RTCIceCandidate | None] = []
+        self._mids: tuple[str, ...] = ()  # the offer's, once it is checked
         self._closing = False
         self._ice: list[RTCIceTransport] = []
         """Our ICE transports, to tell a network that vanished from a remote that hung up:
@@ -99,7 +100,8 @@ class Peer(EventEmitter):
         return answer
 
     async def _answer(self, offer_sdp: str) -> str:
-        kinds = check_offer(offer_sdp)
+        checked = check_offer(offer_sdp)
+        kinds, self._mids = checked.kinds, checked.mids
         self._check_codecs(offer_sdp)
         pc = self._pc = new_peer_connection(self._config)
         pc.on("connectionstatechange", self._on_connection_state)
@@ -116,7 +118,8 @@ class Peer(EventEmitter):
             self._watch_ice(pc)
         except (ValueError, AssertionError, OperationError, InternalError,
                 InvalidStateError) as exc:
-            raise NegotiationError(f"offer could not be applied: {exc or type(exc).__name__}"
+            raise NegotiationError(f"offer: expected SDP that a peer connection can apply, "
+                                   f"got an error applying it: {exc or type(exc).__name__}"
                                    ) from None
         return str(pc.localDescription.sdp)
 
@@ -150,6 +153,8 @@ class Peer(EventEmitter):
             raise ProtocolError("ice-candidate: expected an offer first, got a candidate "
                                 "before any offer (or after one that was refused)")
         ice = None if candidate.text is None else parse_candidate(candidate)
+        if ice is not None:
+            self._check_section(candidate)
         if ice is not None and not allows_remote(candidate.text or "",
                                                  self._config.ice_host_addresses):
             log.debug("peer %s: skipping candidate outside our host addresses", self.id)
@@ -158,6 +163,20 @@ class Peer(EventEmitter):
             self._early_candidates.append(ice)
         elif self._pc is not None and self.state in (PeerState.ANSWERED, PeerState.CONNECTED):
             await self._pc.addIceCandidate(ice)
+
+    def _check_section(self, candidate: Candidate) -> None:
+        """The media section a candidate names must be one of the offer's: aiortc drops a
+        candidate for any other without a word."""
+        if candidate.sdp_mid is not None:
+            if candidate.sdp_mid not in self._mids:
+                raise NegotiationError(
+                    f"ice-candidate: expected sdpMid one of {list(self._mids)} (the offer's "
+                    f"a=mid values), got {candidate.sdp_mid!r:.80}")
+        elif candidate.sdp_mline_index is not None and \
+                candidate.sdp_mline_index >= len(self._mids):
+            raise NegotiationError(
+                f"ice-candidate: expected sdpMLineIndex below {len(self._mids)} (the offer's "
+                f"media sections), got {candidate.sdp_mline_index}")
 
     def _on_connection_state(self) -> None:
         pc = self._pc
@@ -218,6 +237,10 @@ class Peer(EventEmitter):
         await asyncio.gather(*(r.stop() for r in readers))
         pc, self._pc = self._pc, None
         if pc is not None:
-            await pc.close()
+            try:
+                await pc.close()
+            except Exception:  # one that a refused offer left half built: it holds nothing
+                log.warning("peer %s: closing its peer connection failed", self.id,
+                            exc_info=True)
         self._ice.clear()
 

@@ -10,6 +10,7 @@ so these run first.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from aiortc import RTCIceCandidate
@@ -22,8 +23,18 @@ CANDIDATE_TYPES = ("host", "srflx", "prflx", "relay")
 TRANSPORTS = ("udp", "tcp")
 
 
-def check_offer(sdp: str) -> set[str]:
-    """The media kinds (``"audio"``, ``"video"``) the offer asks for."""
+@dataclass(frozen=True)
+class CheckedOffer:
+    """What a checked offer holds that the peer needs again."""
+
+    kinds: frozenset[str]
+    """The media kinds it asks for: ``"audio"``, ``"video"``."""
+    mids: tuple[str, ...]
+    """Each media section's ``a=mid``, in order: what its candidates may name."""
+
+
+def check_offer(sdp: str) -> CheckedOffer:
+    """The offer's media kinds and mids, once it is known to hold what a peer needs."""
     if not sdp.lstrip().startswith("v=0"):
         raise NegotiationError(f"offer: expected SDP text starting with 'v=0', got "
                                f"{_preview(sdp)}")
@@ -38,8 +49,10 @@ def check_offer(sdp: str) -> set[str]:
         raise NegotiationError(f"offer: expected an audio or video media section (m=), "
                                f"got {kinds}")
     for index, media in enumerate(description.media):
-        if media.kind not in MEDIA_KINDS:
-            continue
+        if media.kind not in MEDIA_KINDS:  # a data channel, say: nothing here would serve it
+            raise NegotiationError(f"offer: expected audio and video media sections only, "
+                                   f"got {media.kind or 'no kind'!r} at section {index}")
+    for index, media in enumerate(description.media):
         if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
             raise NegotiationError(f"offer: expected ICE credentials (a=ice-ufrag and "
                                    f"a=ice-pwd) for media section {index} ({media.kind}), "
@@ -47,7 +60,18 @@ def check_offer(sdp: str) -> set[str]:
         if media.dtls is None or not media.dtls.fingerprints:
             raise NegotiationError(f"offer: expected a DTLS fingerprint (a=fingerprint) for "
                                    f"media section {index} ({media.kind}), got none")
-    return {m.kind for m in served}
+    mids = [m.rtp.muxId for m in description.media]
+    for mid in mids:
+        if mid and mids.count(mid) > 1:
+            raise NegotiationError(f"offer: expected each media section's a=mid to be its "
+                                   f"own, got {mid!r} {mids.count(mid)} times")
+    for group in description.group:
+        unknown = [item for item in group.items if item not in mids]
+        if unknown:
+            raise NegotiationError(f"offer: expected a=group:{group.semantic} to name media "
+                                   f"sections by their a=mid, got {unknown} that none has")
+    return CheckedOffer(frozenset(m.kind for m in served),
+                        tuple(mids))
 
 
 @dataclass(frozen=True)
@@ -61,22 +85,28 @@ class Candidate:
 
 
 def parse_candidate(candidate: Candidate) -> RTCIceCandidate:
-    """aiortc's candidate for ``candidate.text``, checked field by field (RFC 8839)."""
+    """aiortc's candidate for ``candidate.text``, checked field by field (RFC 8839 5.1:
+    fields one space apart, numbers in ASCII digits, extensions in name-value pairs)."""
     text = (candidate.text or "").strip()
-    body = text.removeprefix("a=").removeprefix("candidate:")
-    fields = body.split()
-    if len(fields) < 8 or fields[6] != "typ":
+    body = text.removeprefix("a=")
+    if not body.startswith("candidate:"):
         raise _bad(text, "foundation component transport priority address port typ type")
+    fields = body.removeprefix("candidate:").split(" ")
+    if len(fields) < 8 or fields[6] != "typ" or "" in fields:
+        raise _bad(text, "foundation component transport priority address port typ type, "
+                         "one space apart")
     foundation, component, transport, priority, address, port, _, kind = fields[:8]
-    if not component.isdigit() or not 1 <= int(component) <= 256:
+    if not _FOUNDATION.fullmatch(foundation):
+        raise _bad(text, f"a foundation of 1-32 letters, digits, '+' or '/', got {foundation!r}")
+    if _number(component, 256) in (None, 0):
         raise _bad(text, f"a component of 1-256, got {component!r}")
     if transport.lower() not in TRANSPORTS:
         raise _bad(text, f"transport udp or tcp, got {transport!r}")
-    if not priority.isdigit() or int(priority) >= 2**32:
+    if _number(priority, 2**32 - 1) is None:
         raise _bad(text, f"a priority of 0-4294967295, got {priority!r}")
     if not _is_address(address):
         raise _bad(text, f"an IP address or an mDNS name (.local), got {address!r}")
-    if not port.isdigit() or int(port) > 65535:
+    if _number(port, 65535) is None:
         raise _bad(text, f"a port of 0-65535, got {port!r}")
     if kind not in CANDIDATE_TYPES:
         raise _bad(text, f"a type of {', '.join(CANDIDATE_TYPES)}, got {kind!r}")
@@ -84,16 +114,35 @@ def parse_candidate(candidate: Candidate) -> RTCIceCandidate:
                           port=int(port), priority=int(priority), protocol=transport.lower(),
                           type=kind)
     extras = fields[8:]
-    for key, value in zip(extras[::2], extras[1::2], strict=False):
+    if len(extras) % 2:
+        raise _bad(text, f"extensions in name-value pairs, got {extras[-1]!r} alone")
+    for key, value in zip(extras[::2], extras[1::2], strict=True):
         if key == "raddr":
+            if not _is_address(value):
+                raise _bad(text, f"raddr an IP address or an mDNS name, got {value!r}")
             ice.relatedAddress = value
-        elif key == "rport" and value.isdigit():
-            ice.relatedPort = int(value)
+        elif key == "rport":
+            related_port = _number(value, 65535)
+            if related_port is None:
+                raise _bad(text, f"rport a port of 0-65535, got {value!r}")
+            ice.relatedPort = related_port
         elif key == "tcptype":
             ice.tcpType = value
     ice.sdpMid = candidate.sdp_mid
     ice.sdpMLineIndex = candidate.sdp_mline_index
     return ice
+
+
+_FOUNDATION = re.compile("[A-Za-z0-9+/]{1,32}")
+_DIGITS = re.compile("[0-9]{1,10}")
+
+
+def _number(text: str, largest: int) -> int | None:
+    """``text`` as a number of 0 to ``largest`` in ASCII digits (str.isdigit takes any
+    script's digits, and superscripts that int() refuses), or None."""
+    if not _DIGITS.fullmatch(text) or int(text) > largest:
+        return None
+    return int(text)
 
 
 def _is_address(address: str) -> bool:

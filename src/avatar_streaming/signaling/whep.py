@@ -93,6 +93,9 @@ class WhepApi:
         except RemoteError as exc:
             await self._registry.end(resource, "closed")
             return web.Response(status=400, text=str(exc))
+        except BaseException:  # a failure of ours (or a cancelled request) leaves nothing
+            await self._registry.end(resource, "closed")
+            raise
         self._emit("answer", AnswerEvent(peer.id, {"type": "answer", "sdp": answer}, peer.room))
         log.info("peer %s: WHEP session (room %s)", peer.id, peer.room)
         # The room rides along so that a proxy hashing on ?room= sends PATCH and DELETE

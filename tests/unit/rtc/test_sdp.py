@@ -17,8 +17,9 @@ OFFER = "\r\n".join([
     "a=fingerprint:sha-256 " + ":".join(["AB"] * 32), "a=setup:actpass", ""])
 
 
-def test_a_good_offer_names_its_kinds() -> None:
-    assert check_offer(OFFER) == {"video", "audio"}
+def test_a_good_offer_names_its_kinds_and_mids() -> None:
+    checked = check_offer(OFFER)
+    assert checked.kinds == {"video", "audio"} and checked.mids == ("0", "1")
 
 
 @pytest.mark.parametrize(("sdp", "expected"), [
@@ -60,6 +61,13 @@ def test_a_good_candidate_keeps_every_field() -> None:
     ("candidate:1 0 udp 1 127.0.0.1 5000 typ host", "component of 1-256, got '0'"),
     ("candidate:1 1 udp 1 127.0.0.1 5000 type host", "foundation component"),
     ("candidate:1 1 udp 1 .local 5000 typ host", "got '.local'"),
+    ("candidate:1  1 udp 1 127.0.0.1 5000 typ host", "one space apart"),
+    ("candidate:a!b 1 udp 1 127.0.0.1 5000 typ host", "foundation of 1-32 letters"),
+    ("candidate:1 1 udp 1 127.0.0.1 5\u00b2 typ host", "port of 0-65535, got '5\u00b2'"),
+    ("candidate:1 1 udp \u0661 127.0.0.1 5000 typ host", "priority"),
+    ("candidate:1 1 udp 1 127.0.0.1 5000 typ host generation", "got 'generation' alone"),
+    ("candidate:1 1 udp 1 127.0.0.1 5000 typ srflx raddr x rport 1", "raddr an IP address"),
+    ("candidate:1 1 udp 1 127.0.0.1 5000 typ srflx raddr ::1 rport y", "rport a port"),
 ])
 def test_bad_candidates_say_what_was_expected(text: str, expected: str) -> None:
     with pytest.raises(NegotiationError) as caught:
