@@ -32,6 +32,12 @@ def test_a_good_offer_names_its_kinds_and_mids() -> None:
      "expected ICE credentials (a=ice-ufrag and a=ice-pwd) for media section 0 (video)"),
     ("\r\n".join(line for line in OFFER.split("\r\n") if not line.startswith("a=fingerprint")),
      "expected a DTLS fingerprint (a=fingerprint) for media section 0"),
+    (OFFER.replace("m=audio", "m=application"),
+     "expected audio and video media sections only, got 'application' at section 1"),
+    (OFFER.replace("a=mid:1", "a=mid:0"), "expected each media section's a=mid to be its own, "
+                                          "got '0' 2 times"),
+    (OFFER.replace("BUNDLE 0 1", "BUNDLE 0 1 2"),
+     "expected a=group:BUNDLE to name media sections by their a=mid, got ['2'] that none has"),
 ])
 def test_offers_we_cannot_serve_say_what_they_lack(sdp: str, expected: str) -> None:
     with pytest.raises(NegotiationError) as caught:
