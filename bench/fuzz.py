@@ -18,6 +18,13 @@ must "internal error" replies. The sending phase stops after ``--seconds``.
 Prints one JSON line.
 
     .venv/bin/python bench/fuzz.py [--messages 100000] [--repeat 10] [--seconds 600]
+    .venv/bin/python bench/fuzz.py --structured 10000
+
+With ``--structured CASES``, the clients send structured cases instead (the longer run of
+the structured test in tests/integration/test_fuzz.py): mutations of a real Chromium offer
+and its candidates, wrong-shaped messages, WHEP offers and PATCHes; every message's reply
+is judged by tests/fuzz_oracle.py, and the cases answered wrongly are counted and the
+first one shown.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import sys
 import time
 from collections import Counter
@@ -34,32 +42,15 @@ from typing import Any
 
 import aiohttp
 from _children import Child
-from hypothesis import HealthCheck, given, settings
 
 from _common import ServerProcess, process_cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from tests.fuzzing import client_messages
+from tests.fuzz_oracle import Verdict, run_signaling_case, run_whep_case, with_deadline
+from tests.fuzzing import WhepCase, client_messages, draw_all, signaling_cases, whep_cases
 
-BATCH = 10_000
-"""Messages per Hypothesis run: its engine's bookkeeping slows down in much longer ones."""
 INTERNAL_ERROR = "internal error"
 SETTLE_S = 3.0
-
-
-def draw(count: int) -> list[str]:
-    out: list[str] = []
-
-    while len(out) < count:
-        @settings(max_examples=min(BATCH, count - len(out)), deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(client_messages)
-        def collect(text: str) -> None:
-            out.append(text)
-
-        collect()
-        print(f"fuzz.py: {len(out)} messages drawn", file=sys.stderr, flush=True)
-    return out[:count]
 
 
 class Fuzzer:
@@ -171,7 +162,7 @@ def brief(census: dict[str, Any]) -> dict[str, Any]:
 async def run(count: int, repeat: int, seconds: float, per_connection: int,
               parallel: int, rate_limit: bool) -> dict[str, Any]:
     drawn_at = time.monotonic()
-    drawn = draw(count)
+    drawn: list[str] = draw_all(client_messages, count)
     draw_s = time.monotonic() - drawn_at
     messages = drawn * repeat
     unlimited = {"messageRateLimit": 1e6, "messageBurst": 10**9}
@@ -215,6 +206,58 @@ async def run(count: int, repeat: int, seconds: float, per_connection: int,
     }
 
 
+async def run_structured(count: int, seconds: float, parallel: int) -> dict[str, Any]:
+    """``count`` structured cases (tests/fuzzing.py): three in four over the WebSocket, one
+    in four over WHEP, each judged by tests/fuzz_oracle.py, ``parallel`` at a time."""
+    drawn_at = time.monotonic()
+    cases: list[Any] = draw_all(signaling_cases, count - count // 4)
+    cases += draw_all(whep_cases, count // 4)
+    random.Random(0).shuffle(cases)
+    draw_s = time.monotonic() - drawn_at
+    verdicts: list[Verdict] = []
+    async with ServerProcess({"maxClients": parallel + 5, "messageRateLimit": 1e6,
+                              "messageBurst": 10**9}) as server:
+        url = f"ws://127.0.0.1:{server.port}/"
+        base = f"http://127.0.0.1:{server.port}"
+        async with Viewer(url) as viewer, aiohttp.ClientSession() as http:
+            await asyncio.sleep(SETTLE_S)
+            before = await server.ask("census")
+            await viewer.tell("start")
+            started, cpu0 = time.monotonic(), process_cpu_seconds(server.pid)
+            queue = list(reversed(cases))
+
+            async def worker() -> None:
+                while queue and time.monotonic() < started + seconds:
+                    case = queue.pop()
+                    verdicts.append(await with_deadline(
+                        run_whep_case(http, base, case) if isinstance(case, WhepCase)
+                        else run_signaling_case(http, url, case)))
+
+            await asyncio.gather(*(worker() for _ in range(parallel)))
+            elapsed, cpu1 = time.monotonic() - started, process_cpu_seconds(server.pid)
+            await viewer.tell("stop")
+            fps = await viewer.window()
+            await asyncio.sleep(SETTLE_S)
+            after = await server.ask("census")
+    wrong = [v for v in verdicts if v.problems]
+    problems = Counter(problem[:80] for v in wrong for problem in v.problems)
+    return {
+        "bench": "fuzz", "mode": "structured", "cases_drawn": len(cases),
+        "draw_seconds": round(draw_s, 1), "cases_run": len(verdicts),
+        "whep_cases": sum(isinstance(c, WhepCase) for c in cases[:len(verdicts)]),
+        "messages_judged": sum(len(v.outcomes) for v in verdicts),
+        "seconds": round(elapsed, 1), "cases_per_s": round(len(verdicts) / elapsed, 1),
+        "outcomes": dict(Counter(o for v in verdicts for o in v.outcomes)),
+        "cases_answered_wrongly": len(wrong), "problems": dict(problems.most_common(10)),
+        "first_wrong": wrong[0].describe()[:2000] if wrong else None,
+        "slowest_reply_s": round(max((v.slowest_reply_s for v in verdicts), default=0), 3),
+        "server_exceptions": after["errors_logged"], "last_errors": after["last_errors"],
+        "server_cpu_pct_of_core": round(100 * (cpu1 - cpu0) / elapsed, 1),
+        "viewer": fps,
+        "server": {"before": brief(before), "after": brief(after)},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -225,10 +268,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600, help="cap on the sending phase")
     parser.add_argument("--per-connection", type=int, default=1000)
     parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--structured", type=int, metavar="CASES",
+                        help="instead of the flood: this many structured cases (mutated "
+                             "browser offers and candidates, wrong shapes, WHEP), each "
+                             "judged by tests/fuzz_oracle.py")
     parser.add_argument("--rate-limit", action="store_true",
                         help="keep the server's default message rate limit (most messages are "
                              "then dropped unparsed, as a flooding client's would be)")
     args = parser.parse_args()
+    if args.structured:
+        print(json.dumps(asyncio.run(run_structured(args.structured, args.seconds,
+                                                    args.parallel))))
+        return
     print(json.dumps(asyncio.run(run(args.messages, args.repeat, args.seconds,
                                      args.per_connection, args.parallel, args.rate_limit))))
 
