@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
+from typing import Any
 
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket
 
-from tests.conftest import MakeSystem, ws_url
+from tests.conftest import MakeSystem, wait_until, ws_url
 from tests.feeds import feeding_frames
 from tests.integration.client import RtcClient
 from tests.signals import (
@@ -19,6 +20,20 @@ from tests.signals import (
     quadrant_centres,
     quadrants,
 )
+
+
+def count_rembs(receiver: RTCRtpReceiver) -> list[float]:
+    """The times ``receiver`` sends a bandwidth estimate (REMB: RTCP PSFB, FMT 15)."""
+    sent: list[float] = []
+    send = receiver._send_rtcp
+
+    async def counting(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            sent.append(time.monotonic())
+        await send(packet)
+
+    receiver._send_rtcp = counting  # type: ignore[method-assign]
+    return sent
 
 
 def video_receiver(client: RtcClient) -> RTCRtpReceiver:
@@ -76,7 +91,7 @@ async def test_a_late_viewer_gets_a_keyframe_and_decodes_at_once(make_system: Ma
     async with feeding_frames(system, quadrants()):
         await first.connect()
         await asyncio.wait_for((await first.track("video")).recv(), 10)
-        await asyncio.sleep(3)  # the stream is well past its first keyframe
+        await wait_until(lambda: system.video_encoder.frames_encoded >= 60, 10)  # well past
         keyframes_before = system.video_encoder.keyframes
         late = RtcClient(ws_url(system))
         await late.connect()
@@ -102,15 +117,16 @@ async def test_pli_brings_a_keyframe_and_bandwidth_estimates_do_not(
     async with feeding_frames(system, quadrants()):
         await client.connect()
         await asyncio.wait_for((await client.track("video")).recv(), 10)
-        await asyncio.sleep(3)  # aiortc's receiver sends REMB meanwhile
+        receiver = video_receiver(client)
+        rembs = count_rembs(receiver)
+        await wait_until(lambda: len(rembs) >= 3, 10)  # estimates the server has had
         steady = system.video_encoder.keyframes
         assert steady <= 2, f"expected no keyframes from REMB, got {steady}"
-        receiver = video_receiver(client)
         ssrc = next(iter(s.source for s in receiver.getSynchronizationSources()), None)
         assert ssrc is not None
         await receiver._send_rtcp_pli(ssrc)
-        await asyncio.sleep(0.7)  # one keyframe interval at most
-    assert system.video_encoder.keyframes == steady + 1
+        await wait_until(lambda: system.video_encoder.keyframes > steady, 2)
+    assert system.video_encoder.keyframes == steady + 1, "one PLI, one keyframe"
     await client.close()
 
 
@@ -122,9 +138,11 @@ async def test_many_viewers_share_one_encoder(make_system: MakeSystem) -> None:
             await client.connect()
         for client in clients:
             await asyncio.wait_for((await client.track("video")).recv(), 10)
-        encoded, start = system.video_encoder.frames_encoded, time.monotonic()
-        await asyncio.sleep(2)
-        rate = (system.video_encoder.frames_encoded - encoded) / (time.monotonic() - start)
-    assert 25 <= rate <= 33, f"expected one encode per frame for all 4 viewers, got {rate:.1f}/s"
+        pushed, encoded = system.bridge.metrics.video_frames, system.video_encoder.frames_encoded
+        await wait_until(lambda: system.bridge.metrics.video_frames >= pushed + 60, 10)
+        pushed = system.bridge.metrics.video_frames - pushed
+        encoded = system.video_encoder.frames_encoded - encoded
+    assert pushed - 2 <= encoded <= pushed + 1, \
+        f"expected one encode per frame for all 4 viewers: {pushed} pushed, {encoded} encoded"
     for client in clients:
         await client.close()

@@ -36,7 +36,8 @@ async def test_metrics_status_and_health(make_system: MakeSystem) -> None:
         receiver = video_receiver(client)
         ssrc = next(iter(s.source for s in receiver.getSynchronizationSources()))
         await receiver._send_rtcp_pli(ssrc)
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: system.video_stream.plis_received >= 1
+                         and system.video_encoder.frames_encoded > 15)  # what is counted below
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{base}/metrics") as response:
                 assert response.status == 200

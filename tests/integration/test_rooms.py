@@ -117,7 +117,7 @@ async def test_rooms_open_on_demand_before_the_first_config_and_close_when_idle(
     assert config["room"] == "bob"
     assert system.rooms["bob"].bridge.get_metrics()["videoFrames"] == 1, \
         "the room's bridge is started before room-opened"
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(0.8)  # what is tested is that nothing happens past idleCloseS (0.5)
     assert "bob" in system.rooms, "a room with a peer stays open"
     await client.close()
     await wait_until(lambda: bool(closed), timeout=3)
@@ -178,8 +178,7 @@ async def test_a_room_nobody_watches_encodes_nothing_and_its_first_viewer_gets_a
     system = await make_system()
     room = await system.open_room("quiet")
     async with feeding_frames(room, quadrants()):
-        await asyncio.sleep(1.0)
-        assert room.bridge.get_metrics()["videoFrames"] >= 25, "pushes are accepted"
+        await wait_until(lambda: room.bridge.get_metrics()["videoFrames"] >= 25)  # accepted
         assert room.video_encoder.frames_encoded == 0, "and nothing is encoded"
         viewer = RtcClient(room_url(system, "quiet"))
         await viewer.connect()
