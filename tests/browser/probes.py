@@ -40,7 +40,11 @@ AUDIO_STATS = """async () => {
   for (const r of (await window.avatarClient.pc.getStats()).values())
     if (r.type === 'inbound-rtp' && r.kind === 'audio')
       return {packets: r.packetsReceived, energy: r.totalAudioEnergy,
-              concealed: r.concealedSamples, samples: r.totalSamplesReceived};
+              concealed: r.concealedSamples, samples: r.totalSamplesReceived,
+              bufferDelayS: r.jitterBufferDelay, emitted: r.jitterBufferEmittedCount,
+              targetDelayS: r.jitterBufferTargetDelay,
+              accelerated: r.removedSamplesForAcceleration,
+              decelerated: r.insertedSamplesForDeceleration};
   return null;
 }"""
 

@@ -38,6 +38,35 @@ async def push_speech(system: object, seconds: float, rate: int = 24000) -> floa
     return time.monotonic() - started
 
 
+SETTLED_BUFFER_MS = 80.0
+"""Chromium's audio jitter buffer is settled when, over half a second, it held no more than
+this on average and neither sped up nor slowed down its playout to get there."""
+
+
+async def settle(page: Page, timeout_s: float = 10.0) -> dict[str, float]:
+    """Wait for the page's audio jitter buffer to settle; how long that took, and its delay.
+
+    A buffer that grew while the machine was busy (a test before this one, the page's own
+    start) is drained by playing faster: speech pushed meanwhile plays short, and what it
+    holds is heard after an interrupt. A fixed wait cannot know when that is over."""
+    started = time.monotonic()
+    previous = await page.evaluate(AUDIO_STATS)
+    while True:
+        await asyncio.sleep(0.5)
+        now = await page.evaluate(AUDIO_STATS)
+        emitted = now["emitted"] - previous["emitted"]
+        delay_ms = 1000 * (now["bufferDelayS"] - previous["bufferDelayS"]) / max(emitted, 1)
+        steady = now["accelerated"] == previous["accelerated"] \
+            and now["decelerated"] == previous["decelerated"]
+        if steady and emitted and delay_ms <= SETTLED_BUFFER_MS:
+            return {"settledInS": round(time.monotonic() - started, 2),
+                    "bufferMs": round(delay_ms, 1),
+                    "targetMs": round(1000 * now["targetDelayS"] / max(now["emitted"], 1), 1)}
+        assert time.monotonic() - started < timeout_s, \
+            f"the page's audio buffer did not settle in {timeout_s} s: {now}"
+        previous = now
+
+
 async def play_burst(system: object, page: Page) -> dict[str, float]:
     """Push 5 s of speech at once; what the page heard of it."""
     listening = asyncio.create_task(page.evaluate(AUDIO_LEVELS, 7.5))
@@ -50,7 +79,9 @@ async def play_burst(system: object, page: Page) -> dict[str, float]:
     after = await page.evaluate(AUDIO_STATS)  # still speaking
     first, last = loud_span(await listening)
     return {"pushedInS": push_s, "playedMs": last - first,
-            "concealedSamplesAfterStart": after["concealed"] - before["concealed"]}
+            "concealedSamplesAfterStart": after["concealed"] - before["concealed"],
+            "acceleratedSamples": after["accelerated"] - before["accelerated"],
+            "deceleratedSamples": after["decelerated"] - before["decelerated"]}
 
 
 async def test_a_burst_of_speech_plays_in_real_time_without_gaps(
@@ -59,19 +90,12 @@ async def test_a_burst_of_speech_plays_in_real_time_without_gaps(
     browser = await launch_browser()
     page = await open_page(browser, page_url(system))
     await wait_state(page, "connected")
-    await asyncio.sleep(1.0)  # let the jitter buffer settle on silence
-    # Chromium speeds audio up to drain a jitter buffer that grew while this shared machine
-    # was busy; a second burst in the same page tells that from a pacing fault of ours,
-    # which would show in both.
-    attempts = [await play_burst(system, page)]
-    if abs(attempts[0]["playedMs"] - 5000) > 40 or attempts[0]["concealedSamplesAfterStart"]:
-        await asyncio.sleep(1.0)
-        attempts.append(await play_burst(system, page))
-    record_figures("paced-speech", {"attempts": attempts})
-    best = min(attempts, key=lambda a: abs(a["playedMs"] - 5000))
-    assert all(a["pushedInS"] < 0.2 for a in attempts), f"expected pushes within 200 ms: {attempts}"
-    assert abs(best["playedMs"] - 5000) <= 40, f"expected 5 s +- 40 ms, played {attempts}"
-    assert best["concealedSamplesAfterStart"] == 0, f"expected no concealment: {attempts}"
+    settled = await settle(page)
+    played = await play_burst(system, page)
+    record_figures("paced-speech", {**settled, **played})
+    assert played["pushedInS"] < 0.2, f"expected pushes within 200 ms: {played}"
+    assert abs(played["playedMs"] - 5000) <= 40, f"expected 5 s +- 40 ms, played {played}"
+    assert played["concealedSamplesAfterStart"] == 0, f"expected no concealment: {played}"
 
 
 async def interrupt_speech(system: StreamingSystem, page: Page,
@@ -101,19 +125,11 @@ async def test_interrupt_silences_the_browser_within_100ms(
     browser = await launch_browser()
     page = await open_page(browser, page_url(system))
     await wait_state(page, "connected")
-    await asyncio.sleep(1.0)
-    # Chromium's audio jitter buffer grows while this shared machine is busy, and what it
-    # holds is heard after the interrupt; a second try in the same page tells that from a
-    # fault of ours, which would show in both.
-    attempts = [await interrupt_speech(system, page, events)]
-    if attempts[0]["interruptToSilenceMs"] > 100:
-        await asyncio.sleep(1.0)
-        attempts.append(await interrupt_speech(system, page, events))
-    record_figures("interrupt", {"attempts": attempts})
-    for attempt in attempts:
-        assert 2500 <= attempt["droppedMs"] <= 3100, attempt
-        assert attempt["heardBefore"] > LOUD, attempt
-        assert attempt["heardAfter"] is not None and attempt["heardAfter"] < LOUD, \
-            f"expected it to stay silent: {attempt}"
-    best = min(a["interruptToSilenceMs"] for a in attempts)
-    assert best <= 100, f"expected silence within 100 ms, got {attempts}"
+    settled = await settle(page)
+    attempt = await interrupt_speech(system, page, events)
+    record_figures("interrupt", {**settled, **attempt})
+    assert 2500 <= attempt["droppedMs"] <= 3100, attempt
+    assert attempt["heardBefore"] > LOUD, attempt
+    assert attempt["heardAfter"] is not None and attempt["heardAfter"] < LOUD, \
+        f"expected it to stay silent: {attempt}"
+    assert attempt["interruptToSilenceMs"] <= 100, f"expected silence within 100 ms: {attempt}"
