@@ -63,7 +63,7 @@ class Room:
         self.sync = AvSync(audio_lead_ms=media.audio_lead_ms)
         self.video = VideoSource(media.video_width, media.video_height, self.sync)
         self.video_stream = Broadcast("video", VIDEO_CLOCK_RATE)
-        self.video_encoder = VideoEncoder(webrtc.video_codec, self.video, self.video_stream,
+        self.video_encoder = VideoEncoder(webrtc.video_codec, self.video.mailbox, self.video_stream,
                                           fps=media.video_fps,
                                           bitrate_bps=media.video_bitrate_bps, sync=self.sync)
         self.audio_stream = Broadcast("audio", CODECS[webrtc.audio_codec].clock_rate, history=128)

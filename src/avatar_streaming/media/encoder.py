@@ -31,7 +31,7 @@ from . import vp8, vp9
 from .audio import TRACK_RATE
 from .background import Background
 from .fanout import Broadcast
-from .sources import VideoSource
+from .mailbox import FrameMailbox
 from .sync import AvSync, ntp_from_unix_ms
 from .video import Picture
 
@@ -79,7 +79,7 @@ def codec_encoder(codec: str, clock_rate: int, bitrate_bps: int | None = None) -
 class VideoEncoder:
     """Encodes the shared video once for every viewer."""
 
-    def __init__(self, codec: str, source: VideoSource, broadcast: Broadcast, *, fps: float,
+    def __init__(self, codec: str, source: FrameMailbox, broadcast: Broadcast, *, fps: float,
                  bitrate_bps: int, keyframe_interval_s: float = 0.5,
                  sync: AvSync | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:

@@ -40,10 +40,19 @@ class Stored:
             return use(self._slot.array)
 
 
+RING_SLOTS = 4
+"""Slots of the bridge's ring: a push reuses the slot of the push this many before it
+(holds.py converts held frames before then)."""
+
+
 class PixelRing:
-    def __init__(self, slots: int = 4) -> None:
+    def __init__(self, slots: int = RING_SLOTS) -> None:
         self._slots = [_Slot() for _ in range(slots)]
         self._next = 0
+
+    @property
+    def slots(self) -> int:
+        return len(self._slots)
 
     def store(self, pixels: np.ndarray) -> Stored:
         """Copy ``pixels`` into the next slot."""

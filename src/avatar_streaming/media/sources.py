@@ -1,7 +1,8 @@
 """The two clocks of the outgoing media: the latest video frame, and audio played in real time.
 
-``VideoSource`` holds the latest pushed frame and wakes whoever waits for a
-newer one; only a frame pushed ahead of its audio's time waits until that audio leaves.
+``VideoSource`` is what the bridge publishes pictures to: each goes to the encoder's mailbox
+(mailbox.py) at once, or, pushed ahead of its audio's time, waits in the holds (holds.py)
+until that audio leaves, its pixels looked after meanwhile (``HeldPixels``).
 ``AudioPlayout`` plays the audio queue in real time, one 20 ms frame per tick
 (silence when the queue is dry), scheduled on the media clock (sync.py), and hands
 each frame on.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +20,9 @@ import numpy as np
 from ..types import PlaybackEvent, PlaybackInterruptedEvent
 from .audio import FRAME_MS, FRAME_SAMPLES, TRACK_RATE, AudioQueue
 from .background import Background
+from .holds import FrameHolds, HeldPixels, LoopTimer, Timer
+from .mailbox import FrameMailbox
+from .pixels import RING_SLOTS
 from .sync import AvSync, plausible
 from .video import Picture, solid_picture
 
@@ -28,17 +31,9 @@ log = logging.getLogger(__name__)
 
 MAX_HOLD_MS = 5_000.0
 """A frame due further ahead than this is shown at once (its stamp is taken as wrong)."""
-MAX_HELD_FRAMES = 150
-"""At most this many frames wait (5 s at 30 fps; 58 MiB of yuv420p at 512x512)."""
 MIN_HOLD_MS = 5.0
 """A frame due sooner than this goes at once (about what a timer and the encoder's wake-up
 cost); its RTP time tells the browser the rest."""
-HALF_FRAME_MS = 1000 / 60
-CONVERT_HELD_AFTER = 2
-"""A held frame's pixels wait in the bridge's ring (4 slots) for the encoder's thread to
-convert them; once this many newer frames were pushed, the push converts it instead, before
-the ring reuses its slot. A frame held only briefly (as the audio lead holds each one) is
-thus left to the encoder's thread; frames of a renderer running ahead are kept."""
 
 
 MAX_RATE_CHANGE = 0.1
@@ -63,126 +58,44 @@ def _resampled(samples: np.ndarray, count: int) -> np.ndarray:
     return np.interp(at, np.arange(samples.size), samples.astype(np.float64)).astype(np.int16)
 
 
-MAILBOX_FRAMES = 2
-"""Frames the encoder may still take in order: one push that comes while it encodes the
-one before is encoded next, not skipped (a one-frame flash, a mouth shape); further behind,
-it skips to the newer ones."""
-
-
 class VideoSource:
-    """The latest picture to show, and the pictures pushed ahead of their audio."""
+    """The pictures the bridge publishes: shown at once, or held until their audio plays.
 
-    def __init__(self, width: int, height: int, sync: AvSync | None = None) -> None:
-        self._latest = solid_picture(width, height)
-        self._seq = 0
-        self._recent: deque[tuple[int, Picture]] = deque(maxlen=MAILBOX_FRAMES)
-        self._next: asyncio.Future[None] | None = None
+    ``timer`` (the event loop's, on ``sync``'s wall clock, by default) is what the holds wait
+    on; ``ring_slots`` is the size of the ring the pushed pixels were copied into.
+    """
+
+    def __init__(self, width: int, height: int, sync: AvSync | None = None, *,
+                 timer: Timer | None = None, ring_slots: int = RING_SLOTS) -> None:
         self.sync = sync or AvSync()
-        self._held: deque[tuple[float, Picture]] = deque()
-        self._pushes = 0
-        self._unconverted: deque[tuple[int, Picture]] = deque()
-        """Held frames still in the ring, with the number of their push (in ``_held``'s
-        order)."""
-        self._timer: asyncio.TimerHandle | None = None
+        self.mailbox = FrameMailbox(solid_picture(width, height))
+        """What the encoder reads."""
+        self._pixels = HeldPixels(ring_slots)
+        self._holds = FrameHolds(self.mailbox.show, timer or LoopTimer(self.sync.wall_clock),
+                                 left=self._pixels.left)
 
     def publish(self, picture: Picture) -> None:
         """Show ``picture`` now, or hold it until the audio of its capture time plays."""
-        self._pushes += 1
-        self._keep_readable()
+        self._pixels.pushed()
         if picture.timestamp_ms is None:
-            self._show(picture)
+            self.mailbox.show(picture)
             return
         due_ms = self.sync.note_frame(picture.timestamp_ms)  # when its audio leaves
         ahead_ms = due_ms - self.sync.wall_clock()
         if ahead_ms <= MIN_HOLD_MS or ahead_ms > MAX_HOLD_MS:
-            self._show(picture)
+            self.mailbox.show(picture)
             return
-        self._held.append((due_ms, picture))
-        self._unconverted.append((self._pushes, picture))
-        if len(self._held) > MAX_HELD_FRAMES:
-            self._show(self._pop_held())
-        if self._timer is None:
-            self._arm(ahead_ms)
-
-    def _keep_readable(self) -> None:
-        """Convert the held frames pushed CONVERT_HELD_AFTER pushes ago or earlier."""
-        while self._unconverted and self._pushes - self._unconverted[0][0] >= CONVERT_HELD_AFTER:
-            self._unconverted.popleft()[1].yuv()
-
-    def _pop_held(self) -> Picture:
-        """The oldest held frame, no longer held (the encoder's thread converts it now)."""
-        picture = self._held.popleft()[1]
-        if self._unconverted and self._unconverted[0][1] is picture:
-            self._unconverted.popleft()
-        return picture
+        self._pixels.held(picture)
+        self._holds.hold(due_ms, picture)
 
     def drop_held(self) -> int:
         """Drop the frames waiting for their audio (barge-in); return how many."""
-        dropped = len(self._held)
-        self._held.clear()
-        self._unconverted.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        return dropped
+        self._pixels.forget()
+        return len(self._holds.drop())
 
     @property
     def held(self) -> int:
-        return len(self._held)
-
-    def _arm(self, delay_ms: float) -> None:
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(max(0.0, delay_ms) / 1000, self._release)
-
-    def _release(self) -> None:
-        """Show the held frames now due (the latest of them), and wait for the next."""
-        self._timer = None
-        now = self.sync.wall_clock()
-        due = None
-        while self._held and self._held[0][0] <= now + HALF_FRAME_MS:
-            due = self._pop_held()
-        if due is not None:
-            self._show(due)
-        if self._held:
-            self._arm(self._held[0][0] - now)
-
-    def _show(self, picture: Picture) -> None:
-        """Make ``picture`` the latest; wake whoever waits for a new one."""
-        self._latest = picture
-        self._seq += 1
-        self._recent.append((self._seq, picture))
-        if self._next is not None and not self._next.done():
-            self._next.set_result(None)
-        self._next = None
-
-    def poke(self) -> None:
-        """Wake whoever waits for a newer frame now, with none (to encode the latest again)."""
-        if self._next is not None and not self._next.done():
-            self._next.set_result(None)
-        self._next = None
-
-    @property
-    def latest(self) -> tuple[int, Picture]:
-        return self._seq, self._latest
-
-    def next_after(self, seen: int) -> tuple[int, Picture, bool]:
-        """The oldest of the last MAILBOX_FRAMES frames shown after number ``seen`` (and
-        True: a new one); or the latest again (False) when none is."""
-        for seq, picture in self._recent:
-            if seq > seen:
-                return seq, picture, True
-        return self._seq, self._latest, self._seq != seen
-
-    async def wait_newer(self, seq: int, timeout_s: float) -> None:
-        """Return when a frame newer than ``seq`` exists, or after ``timeout_s``."""
-        if self._seq != seq or timeout_s <= 0:
-            return
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._next), timeout_s)
-        except TimeoutError:
-            pass
+        return len(self._holds)
 
 
 class AudioPlayout:

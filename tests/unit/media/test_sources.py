@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import av
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from avatar_streaming import VideoFrame
 from avatar_streaming.media.audio import FRAME_SAMPLES, TRACK_RATE, AudioQueue
+from avatar_streaming.media.holds import MAX_HELD_FRAMES, HeldPixels
 from avatar_streaming.media.pixels import PixelRing
 from avatar_streaming.media.sources import AudioPlayout, VideoSource
 from avatar_streaming.media.sync import AvSync
@@ -99,43 +101,95 @@ def picture(stamp_ms: float) -> Picture:
     return Picture(lambda: frame, stamp_ms)
 
 
-async def test_a_frame_pushed_ahead_of_its_audio_waits_until_that_audio_plays() -> None:
-    source = VideoSource(16, 16)
-    now = source.sync.wall_clock()
-    seq, shown = source.latest
-    ahead = picture(now + 150)
+class Call:
+    def __init__(self, at_ms: float, callback: Callable[[], None]) -> None:
+        self.at_ms, self.callback, self.cancelled = at_ms, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class ManualTimer:
+    """The holds' time, moved by the test: callbacks run as ``advance`` passes their time."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self._calls: list[Call] = []
+
+    def now_ms(self) -> float:
+        return self.now
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> Call:
+        call = Call(self.now + delay_s * 1000, callback)
+        self._calls.append(call)
+        return call
+
+    def advance(self, ms: float) -> None:
+        end = self.now + ms
+        while due := [c for c in self._calls if c.at_ms <= end and not c.cancelled]:
+            call = min(due, key=lambda c: c.at_ms)
+            self._calls.remove(call)
+            self.now = max(self.now, call.at_ms)
+            call.callback()
+        self.now = end
+
+
+def timed_source(**sync: float) -> tuple[VideoSource, ManualTimer]:
+    timer = ManualTimer()
+    return VideoSource(16, 16, AvSync(wall_clock=timer.now_ms, **sync), timer=timer), timer
+
+
+def test_a_frame_pushed_ahead_of_its_audio_waits_until_that_audio_plays() -> None:
+    source, timer = timed_source()
+    seq, shown = source.mailbox.latest
+    ahead = picture(timer.now + 150)
     source.publish(ahead)
-    assert source.latest == (seq, shown) and source.held == 1, "held, not shown"
-    await source.wait_newer(seq, 1.0)
-    late_ms = source.sync.wall_clock() - (now + 150)
-    assert source.latest[1] is ahead and source.held == 0
-    assert -20 < late_ms < 60, f"shown when due, got {late_ms:.0f} ms after"
-    on_time = picture(source.sync.wall_clock())
+    assert source.mailbox.latest == (seq, shown) and source.held == 1, "held, not shown"
+    timer.advance(149)
+    assert source.mailbox.latest == (seq, shown), "not before its time"
+    timer.advance(1)
+    assert source.mailbox.latest[1] is ahead and source.held == 0, "shown when due"
+    on_time = picture(timer.now)
     source.publish(on_time)
-    assert source.latest[1] is on_time, "a frame due now goes at once"
+    assert source.mailbox.latest[1] is on_time, "a frame due now goes at once"
 
 
-async def test_drop_held_drops_the_frames_waiting_and_they_never_show() -> None:
-    source = VideoSource(16, 16)
-    now = source.sync.wall_clock()
+def test_drop_held_drops_the_frames_waiting_and_they_never_show() -> None:
+    source, timer = timed_source()
     for i in range(5):
-        source.publish(picture(now + 100 + i * 33))
-    seq, _ = source.latest
+        source.publish(picture(timer.now + 100 + i * 33))
+    seq, _ = source.mailbox.latest
     assert source.drop_held() == 5
-    await asyncio.sleep(0.35)
-    assert source.latest[0] == seq, "nothing shown after the drop"
+    timer.advance(350)
+    assert source.mailbox.latest[0] == seq, "nothing shown after the drop"
 
 
-async def test_a_frame_pushed_with_its_audio_leaves_at_once_whatever_the_audio_lead() -> None:
-    source = VideoSource(16, 16, AvSync(audio_lead_ms=35))
-    frame = picture(source.sync.wall_clock())
+def test_frames_due_together_show_the_latest_and_a_burst_past_the_cap_goes_at_once() -> None:
+    source, timer = timed_source()
+    first, second = picture(timer.now + 100), picture(timer.now + 110)
+    source.publish(first)
+    source.publish(second)
+    timer.advance(100)  # the second is due within half a frame of the first
+    assert source.mailbox.latest[1] is second and source.held == 0
+    seq = source.mailbox.latest[0]
+    assert source.mailbox.next_after(seq - 1)[1] is second, "the first was never shown"
+    burst = [picture(timer.now + 1000 + i) for i in range(MAX_HELD_FRAMES + 1)]
+    for p in burst:
+        source.publish(p)
+    assert source.held == MAX_HELD_FRAMES and source.mailbox.latest[1] is burst[0], \
+        "one over the cap: the oldest goes at once"
+
+
+def test_a_frame_pushed_with_its_audio_leaves_at_once_whatever_the_audio_lead() -> None:
+    source, timer = timed_source(audio_lead_ms=35)
+    frame = picture(timer.now)
     source.publish(frame)
-    assert source.held == 0 and source.latest[1] is frame, "video is never held for the lead"
-    source.sync.note_audio(capture_ms=source.sync.wall_clock(),
-                           played_at_ms=source.sync.wall_clock() - 100)  # TTS ahead
-    later = picture(source.sync.wall_clock() + 20)
+    assert source.held == 0 and source.mailbox.latest[1] is frame, \
+        "video is never held for the lead"
+    source.sync.note_audio(capture_ms=timer.now, played_at_ms=timer.now - 100)  # TTS ahead
+    later = picture(timer.now + 20)
     source.publish(later)
-    assert source.held == 0 and source.latest[1] is later, "its audio has left: not held"
+    assert source.held == 0 and source.mailbox.latest[1] is later, "its audio has left: not held"
 
 
 def test_speech_held_for_a_renderer_starts_to_the_sample_not_to_the_frame() -> None:
@@ -157,7 +211,7 @@ def test_speech_held_for_a_renderer_starts_to_the_sample_not_to_the_frame() -> N
 
 
 async def test_a_briefly_held_frame_is_converted_by_the_encoder_not_in_the_push() -> None:
-    source = VideoSource(16, 16)
+    source, timer = timed_source()
     converted_in: list[str] = []
 
     def convert() -> av.VideoFrame:
@@ -165,27 +219,34 @@ async def test_a_briefly_held_frame_is_converted_by_the_encoder_not_in_the_push(
                             else "thread")
         return av.VideoFrame(16, 16, "yuv420p")
 
-    seq, _ = source.latest
-    source.publish(Picture(convert, source.sync.wall_clock() + 30))  # 30 ms ahead of its time
+    source.publish(Picture(convert, timer.now + 30))  # 30 ms ahead of its time
     assert source.held == 1 and converted_in == [], "held, its pixels still in the ring"
-    await source.wait_newer(seq, 1.0)
-    await asyncio.get_running_loop().run_in_executor(None, source.latest[1].yuv)
+    timer.advance(30)
+    await asyncio.get_running_loop().run_in_executor(None, source.mailbox.latest[1].yuv)
     assert converted_in == ["thread"], "converted once, off the event loop"
 
 
-async def test_frames_of_a_renderer_running_ahead_outlive_the_pixel_ring() -> None:
-    ring, source = PixelRing(4), VideoSource(16, 16)
-    now = source.sync.wall_clock()
+@pytest.mark.parametrize("slots", [3, 4, 8])
+def test_frames_of_a_renderer_running_ahead_outlive_the_pixel_ring(slots: int) -> None:
+    ring = PixelRing(slots)
+    source, timer = timed_source()
+    source = VideoSource(16, 16, source.sync, timer=timer, ring_slots=slots)
     pictures = []
     for i in range(12):  # pushed in a burst, shown 200 ms on
         shade = np.full((16, 16, 4), i * 20, np.uint8)
-        pictures.append(accept_frame(VideoFrame(shade, 16, 16, now + 200 + i), ring))
+        pictures.append(accept_frame(VideoFrame(shade, 16, 16, timer.now + 200 + i), ring))
         source.publish(pictures[-1])
     assert source.held == 12
     frames = [p.yuv() for p in pictures]
-    assert all(f is not None for f in frames[:10]), "the ring reused no held frame's slot"
+    kept = 12 - HeldPixels(slots).convert_after
+    assert all(f is not None for f in frames[:kept]), "the ring reused no held frame's slot"
     lumas = [int(f.to_ndarray()[0, 0]) for f in frames if f is not None]
     assert lumas == sorted(lumas) and len(set(lumas)) == len(lumas), "each kept its own pixels"
+
+
+def test_a_ring_too_small_to_hold_frames_is_refused() -> None:
+    with pytest.raises(ValueError, match="expected a ring of at least 3 slots, got 2"):
+        VideoSource(16, 16, ring_slots=2)
 
 
 def test_speech_queued_ahead_waits_for_its_time_less_the_audio_lead() -> None:
@@ -269,19 +330,20 @@ def test_after_an_interrupt_the_next_utterance_starts_on_its_own_time() -> None:
 
 
 def test_a_frame_pushed_while_the_encoder_is_busy_is_taken_next_not_skipped() -> None:
-    source = VideoSource(16, 16)
-    seen, _ = source.latest
-    now = source.sync.wall_clock()
+    source, timer = timed_source()
+    box = source.mailbox
+    seen, _ = box.latest
+    now = timer.now
     first, second, third = picture(now), picture(now + 1), picture(now + 2)
     source.publish(first)
     source.publish(second)  # both while the encoder was busy
-    seen, taken, fresh = source.next_after(seen)
+    seen, taken, fresh = box.next_after(seen)
     assert taken is first and fresh
-    seen, taken, fresh = source.next_after(seen)
+    seen, taken, fresh = box.next_after(seen)
     assert taken is second and fresh
-    assert source.next_after(seen) == (seen, second, False), "then the latest, as a repeat"
+    assert box.next_after(seen) == (seen, second, False), "then the latest, as a repeat"
     for p in (picture(now + 3), picture(now + 4), third):
         source.publish(p)
-    seen, taken, fresh = source.next_after(seen)
-    assert fresh and taken is not third and source.next_after(seen)[1] is third, \
+    seen, taken, fresh = box.next_after(seen)
+    assert fresh and taken is not third and box.next_after(seen)[1] is third, \
         "three behind: the oldest is skipped, the last two go in order"

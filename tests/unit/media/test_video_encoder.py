@@ -47,7 +47,8 @@ async def encoding() -> tuple[VideoSource, Broadcast, VideoEncoder, Clock]:
     source = VideoSource(SIZE, SIZE)
     broadcast = Broadcast("video", VIDEO_CLOCK_RATE)
     clock = Clock()
-    encoder = VideoEncoder("VP8", source, broadcast, fps=30, bitrate_bps=300_000, clock=clock)
+    encoder = VideoEncoder("VP8", source.mailbox, broadcast, fps=30, bitrate_bps=300_000,
+                           clock=clock)
     encoder.start()
     yield source, broadcast, encoder, clock
     await encoder.stop()
