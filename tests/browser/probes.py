@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 # Frames decoded and the decoded size over a window, from getStats.
-VIDEO_RATE = """async (seconds) => {
+VIDEO_RATE = """async (args) => {
+  // args: seconds to count over, or [seconds, frames to have decoded before counting]
+  const [seconds, warmup] = Array.isArray(args) ? args : [args, 1];
   const pc = window.avatarClient.pc;
   const read = async () => {
     for (const r of (await pc.getStats()).values())
@@ -11,7 +13,7 @@ VIDEO_RATE = """async (seconds) => {
     return null;
   };
   let a = await read();
-  for (let i = 0; !a?.framesDecoded && i < 200; i++) {  // the first frame may take a moment
+  for (let i = 0; !(a?.framesDecoded >= warmup) && i < 400; i++) {  // the first may take a moment
     await new Promise(res => setTimeout(res, 50));
     a = await read();
   }

@@ -129,8 +129,9 @@ class HeldPixels:
             self._unconverted.popleft()[1].yuv()
 
     def held(self, picture: Picture) -> None:
-        """``picture``, of the latest push, is held: watch its slot."""
-        self._unconverted.append((self._pushes, picture))
+        """``picture``, of the latest push, is held: watch its slot (if it has one)."""
+        if not picture.stable:
+            self._unconverted.append((self._pushes, picture))
 
     def left(self, picture: Picture) -> None:
         """``picture`` is no longer held (frames leave in the order they were held): the

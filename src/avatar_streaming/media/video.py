@@ -29,8 +29,11 @@ class Picture:
     """A validated frame, converted to yuv420p once, when first needed."""
 
     def __init__(self, convert: Callable[[], av.VideoFrame | None],
-                 timestamp_ms: float | None = None) -> None:
+                 timestamp_ms: float | None = None, *, stable: bool = False) -> None:
         self._convert: Callable[[], av.VideoFrame | None] | None = convert
+        self.stable = stable
+        """Its pixels cannot be overwritten before they are converted: they were handed
+        over (see ``accept_frame``), not copied into the ring."""
         self.timestamp_ms = timestamp_ms
         """Capture time (Unix ms) the renderer stamped; None for our own placeholder."""
         self.pushed_ms: float | None = None
@@ -40,7 +43,7 @@ class Picture:
 
     @classmethod
     def ready(cls, yuv: av.VideoFrame) -> Picture:
-        return cls(lambda: yuv)
+        return cls(lambda: yuv, stable=True)
 
     def yuv(self) -> av.VideoFrame | None:
         """The yuv420p frame (converted on the first call, from any thread).
@@ -64,7 +67,10 @@ def to_av_frame(frame: VideoFrame) -> av.VideoFrame:
 
 
 def accept_frame(frame: VideoFrame, ring: PixelRing) -> Picture:
-    """Validate a pushed frame and copy its pixels into ``ring``.
+    """Validate a pushed frame and copy its pixels into ``ring``, unless they are handed
+    over: ``bytes``, or a read-only array or memoryview (the caller's word that it is done
+    with them), are used where they are, with no copy. A writable buffer is copied, since
+    the caller may draw the next frame into it.
 
     Raises FrameError (a ValueError) saying what was expected and what came.
     """
@@ -90,6 +96,16 @@ def accept_frame(frame: VideoFrame, ring: PixelRing) -> Picture:
     return picture
 
 
+def handed_over(data: object) -> bool:
+    """Whether a frame's buffer is one nobody will write to: ``bytes``, or an array or
+    memoryview marked read-only (``array.setflags(write=False)``)."""
+    if isinstance(data, bytes):
+        return True
+    if isinstance(data, np.ndarray):
+        return not data.flags.writeable
+    return isinstance(data, memoryview) and data.readonly
+
+
 def _pixels(frame: VideoFrame) -> np.ndarray:
     try:
         return as_uint8(frame.data, "VideoFrame.data")
@@ -111,7 +127,10 @@ def _from_rgba(frame: VideoFrame, width: int, height: int, ring: PixelRing) -> P
             f"VideoFrame.data: expected {expected} bytes of RGBA for {width}x{height}, "
             f"got {pixels.size}"
         )
-    stored = ring.store(pixels.reshape(height, width, 4))
+    rgba = pixels.reshape(height, width, 4)
+    if handed_over(frame.data):
+        return Picture(lambda: _rgba_to_yuv(rgba), stable=True)
+    stored = ring.store(rgba)
     return Picture(lambda: stored.read(_rgba_to_yuv))
 
 
@@ -130,9 +149,13 @@ def _from_i420(frame: VideoFrame, width: int, height: int, ring: PixelRing) -> P
             f"VideoFrame.data: expected {expected} bytes of I420 YUV for {width}x{height}, "
             f"got {pixels.size}"
         )
-    stored = ring.store(pixels.reshape(height * 3 // 2, width))
-    return Picture(lambda: stored.read(lambda planes: av.VideoFrame.from_ndarray(
-        planes, format="yuv420p")))
+    planes = pixels.reshape(height * 3 // 2, width)
+    if handed_over(frame.data):
+        return Picture(lambda: av.VideoFrame.from_ndarray(planes, format="yuv420p"),
+                       stable=True)
+    stored = ring.store(planes)
+    return Picture(lambda: stored.read(lambda held: av.VideoFrame.from_ndarray(
+        held, format="yuv420p")))
 
 
 def _from_image(frame: VideoFrame, width: int, height: int) -> Picture:

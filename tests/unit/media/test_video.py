@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from avatar_streaming import FrameError, VideoFrame
-from avatar_streaming.media.pixels import PixelRing
+from avatar_streaming.media.pixels import PixelRing, Stored
 from avatar_streaming.media.video import accept_frame, to_av_frame
 from tests.signals import QUADRANT_COLOURS, colours_match, quadrant_centres, quadrants
 
@@ -98,3 +98,43 @@ def test_a_picture_overwritten_before_conversion_reads_as_none() -> None:
     for _ in range(2):
         accept_frame(VideoFrame(quadrants(32, 32), 32, 32, 0), ring)
     assert first.yuv() is None
+
+
+class CountingRing(PixelRing):
+    def __init__(self) -> None:
+        super().__init__(slots=2)
+        self.stores = 0
+
+    def store(self, pixels: np.ndarray) -> Stored:
+        self.stores += 1
+        return super().store(pixels)
+
+
+@pytest.mark.parametrize("kind", ["bytes", "read-only array", "read-only memoryview"])
+def test_pixels_handed_over_are_not_copied_and_outlive_the_ring(kind: str) -> None:
+    img = quadrants(32, 32)
+    if kind == "bytes":
+        data: object = img.tobytes()
+    elif kind == "read-only array":
+        img.setflags(write=False)
+        data = img
+    else:
+        data = memoryview(img.tobytes()).toreadonly()
+    ring = CountingRing()
+    picture = accept_frame(VideoFrame(data, 32, 32, 0), ring)  # type: ignore[arg-type]
+    for _ in range(3):  # more pushes than the ring has slots
+        accept_frame(VideoFrame(quadrants(32, 32), 32, 32, 0), ring)
+    assert ring.stores == 3 and picture.stable, "only the writable pushes were copied"
+    yuv = picture.yuv()
+    assert yuv is not None and colours_match(quadrant_centres(rgb_of(yuv)), QUADRANT_COLOURS)
+
+
+def test_handed_over_i420_is_used_where_it_is() -> None:
+    yuv = to_av_frame(VideoFrame(quadrants(32, 32), 32, 32, 0))
+    planes = yuv.to_ndarray()
+    planes.setflags(write=False)
+    ring = CountingRing()
+    picture = accept_frame(VideoFrame(planes, 32, 32, 0, "YUV"), ring)
+    assert ring.stores == 0 and picture.stable
+    shown = picture.yuv()
+    assert shown is not None and np.array_equal(shown.to_ndarray(), planes)
