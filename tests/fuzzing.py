@@ -211,15 +211,18 @@ whep_cases = st.one_of(
 )
 
 
-def draw_all(strategy: st.SearchStrategy[Any], count: int) -> list[Any]:
+def draw_all(strategy: st.SearchStrategy[Any], count: int, *,
+             derandomize: bool = False) -> list[Any]:
     """``count`` examples of ``strategy`` as Hypothesis's engine explores it (no shrinking:
-    they are sent to a live server afterwards, which Hypothesis cannot drive)."""
+    they are sent to a live server afterwards, which Hypothesis cannot drive).
+    ``derandomize``: the same examples every run (the tests'); otherwise new ones each time
+    (the benchmark's)."""
     from hypothesis import HealthCheck, given, settings
 
     out: list[Any] = []
     while len(out) < count:
         @settings(max_examples=min(10_000, count - len(out)), deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+                  suppress_health_check=list(HealthCheck), derandomize=derandomize)
         @given(strategy)
         def collect(example: Any) -> None:
             out.append(example)

@@ -24,7 +24,7 @@ MESSAGES = 10_000
 @pytest.fixture(scope="module")
 def generated() -> list[str]:
     """Messages drawn by Hypothesis (its engine explores the strategy, shrinking aside)."""
-    return draw_all(client_messages, MESSAGES)
+    return draw_all(client_messages, MESSAGES, derandomize=True)
 
 
 @pytest.mark.timeout(180)
@@ -75,8 +75,8 @@ WHEP_CASES = 150
 @pytest.mark.timeout(300)
 async def test_structured_cases_are_each_answered_as_owed_while_a_viewer_watches(
         make_system: MakeSystem) -> None:
-    signaling = draw_all(signaling_cases, SIGNALING_CASES)
-    whep = draw_all(whep_cases, WHEP_CASES)
+    signaling = draw_all(signaling_cases, SIGNALING_CASES, derandomize=True)
+    whep = draw_all(whep_cases, WHEP_CASES, derandomize=True)
     system = await make_system({"maxClients": 10, "messageRateLimit": 1e6,
                                 "messageBurst": 10**9})
     viewer = RtcClient(ws_url(system))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def udp_bound(port: int) -> bool:
+    """Whether a UDP socket is bound to 127.0.0.1:``port`` (/proc/net/udp: address:port in
+    hex, little-endian address)."""
+    local = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/udp").read_text().splitlines()[1:]
+    return any(line.split()[1] == local for line in lines)
+
+
 @pytest.fixture
 def turn_server() -> Iterator[int]:
     """coturn on 127.0.0.1 with one static user; stopped by its PID afterwards."""
@@ -42,6 +51,11 @@ def turn_server() -> Iterator[int]:
          "--log-file=stdout", "--simple-log"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        deadline = time.monotonic() + 10
+        while not udp_bound(port):  # coturn binds its port
+            assert process.poll() is None, f"coturn exited with {process.returncode}"
+            assert time.monotonic() < deadline, f"coturn did not bind UDP port {port}"
+            time.sleep(0.05)
         yield port
     finally:
         process.terminate()
@@ -52,7 +66,6 @@ async def test_media_flows_through_the_turn_relay(turn_server: int,
                                                   make_system: MakeSystem) -> None:
     # turn_server comes first: it is set up first and stopped last, after the system
     # has released its allocation
-    await asyncio.sleep(0.5)  # coturn binds its port
     system = await make_system({
         "iceServers": [{"urls": f"turn:127.0.0.1:{turn_server}?transport=udp",
                         "username": USER, "credential": PASSWORD}],
