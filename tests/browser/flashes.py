@@ -25,11 +25,12 @@ def solid(value: int) -> np.ndarray:
 
 
 async def flash_and_beep(system: StreamingSystem, lag_ms: float, stop: asyncio.Event,
-                         ahead_ms: float = 0.0) -> None:
+                         ahead_ms: float = 0.0, flashes: list[float] | None = None) -> None:
     """Frames at 30 fps, frame n stamped T0 + n/30 s and pushed ``lag_ms`` after its stamp
     (a renderer running behind the speech); every 30th frame is white, and a 100 ms beep
     stamped with that frame's time is pushed ``ahead_ms`` before that time, as a
-    synthesizer would (0: at that time)."""
+    synthesizer would (0: at that time). ``flashes`` gets each white frame's stamp as it is
+    pushed."""
     dark, white, beep = solid(20), solid(255), tone(1000.0, 0.1, 48000)
     wall0, mono0 = time.time() * 1000 + FRAME_MS, time.monotonic() + FRAME_MS / 1000
     n, next_beep = 0, FLASH_EVERY
@@ -40,6 +41,8 @@ async def flash_and_beep(system: StreamingSystem, lag_ms: float, stop: asyncio.E
             next_beep += FLASH_EVERY
         stamp = now_ms - lag_ms
         is_flash = n >= FLASH_EVERY and n % FLASH_EVERY == 0
+        if is_flash and flashes is not None:
+            flashes.append(stamp)
         await system.bridge.push_video_frame(VideoFrame(white if is_flash else dark,
                                                         512, 512, stamp))
         n += 1
