@@ -4,8 +4,10 @@ stamped with the same capture time, over 20 flashes.
 How: a system on loopback, the shipped page in Chromium (in a network namespace with only
 loopback when run as root). Frames at 30 fps, one white a second, and a 100 ms beep
 stamped with that frame's time (tests/browser/flashes.py). The page finds each flash with
-``requestVideoFrameCallback`` (its expected display time) and each beep with an
-AnalyserNode on the remote audio (tests/browser/probes.py). Flashes count after
+``requestVideoFrameCallback`` (its expected display time) and each beep's first loud
+sample with an AudioWorklet on the remote audio (tests/browser/probes.py; an AnalyserNode
+polled from the page's main thread until 8 December 2026, which made the beeps some
+milliseconds late and, on a loaded machine, cost the page presented frames). Flashes count after
 ``--warmup`` seconds (at most 5 by default: lip sync is to be right from the start).
 
 Cases (``--cases``):

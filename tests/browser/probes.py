@@ -25,6 +25,16 @@ VIDEO_RATE = """async (args) => {
           height: b.frameHeight, codec: (await pc.getStats()).get(b.codecId)?.mimeType};
 }"""
 
+# The page's video receiver as Chromium counts it: decoded, dropped, frozen, asked for.
+VIDEO_STATS = """async () => {
+  for (const r of (await window.avatarClient.pc.getStats()).values())
+    if (r.type === 'inbound-rtp' && r.kind === 'video')
+      return {decoded: r.framesDecoded, dropped: r.framesDropped, keyframes: r.keyFramesDecoded,
+              freezes: r.freezeCount, frozenS: r.totalFreezesDuration, plis: r.pliCount,
+              nacks: r.nackCount, lost: r.packetsLost};
+  return null;
+}"""
+
 # The colour at the centre of each quadrant of the shown video, through a canvas.
 QUADRANT_PIXELS = """() => {
   const video = document.getElementById('video');
@@ -112,12 +122,17 @@ AUDIO_LEVELS = """async (seconds) => {
 # Onsets of white flashes (requestVideoFrameCallback, at expectedDisplayTime) and of beeps
 # (an AnalyserNode on the remote audio), both in Unix ms, over a window.
 FLASHES_AND_BEEPS = """async (seconds) => {
+  // Flashes: each frame as Chromium presents it (requestVideoFrameCallback), its centre pixel
+  // read back; a flash is the first bright frame, at its expected display time. Beeps: an
+  // AudioWorklet finds the first loud sample (RMS of a 128-sample block over 0.05) on the
+  // audio thread, so the page's main thread has nothing to do but present frames; its
+  // context time is mapped to the page clock as the audio graph renders it.
   const video = document.getElementById('video');
   const canvas = document.createElement('canvas');
   canvas.width = 16; canvas.height = 16;
   const g = canvas.getContext('2d', { willReadFrequently: true });
   const flashes = [], beeps = [];
-  let bright = false, loud = false, running = true;
+  let bright = false, running = true;
   const onFrame = (now, meta) => {
     if (!running) return;
     g.drawImage(video, 0, 0, 16, 16);
@@ -130,23 +145,32 @@ FLASHES_AND_BEEPS = """async (seconds) => {
   video.requestVideoFrameCallback(onFrame);
   const ctx = new AudioContext();
   await ctx.resume();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 256;
+  const detector = `registerProcessor('onsets', class extends AudioWorkletProcessor {
+    constructor() { super(); this.loud = false; }
+    process(inputs) {
+      const samples = inputs[0][0];
+      if (samples) {
+        let sum = 0;
+        for (const v of samples) sum += v * v;
+        const isLoud = Math.sqrt(sum / samples.length) > 0.05;
+        if (isLoud && !this.loud) {
+          const first = samples.findIndex(v => Math.abs(v) > 0.05);
+          this.port.postMessage(currentTime + Math.max(first, 0) / sampleRate);
+        }
+        this.loud = isLoud;
+      }
+      return true;
+    }
+  });`;
+  await ctx.audioWorklet.addModule(URL.createObjectURL(
+    new Blob([detector], { type: 'application/javascript' })));
+  const node = new AudioWorkletNode(ctx, 'onsets');
+  node.port.onmessage = (e) => beeps.push(
+    performance.timeOrigin + performance.now() - 1000 * (ctx.currentTime - e.data));
   ctx.createMediaStreamSource(
-    new MediaStream(window.avatarClient.remoteStream.getAudioTracks())).connect(analyser);
-  const buf = new Float32Array(analyser.fftSize);
-  const halfWindowMs = 1000 * buf.length / ctx.sampleRate / 2;
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    analyser.getFloatTimeDomainData(buf);
-    let sum = 0;
-    for (const v of buf) sum += v * v;
-    const isLoud = Math.sqrt(sum / buf.length) > 0.05;
-    // the analyser sees the last fftSize samples: the onset lies within that window
-    if (isLoud && !loud) beeps.push(performance.timeOrigin + performance.now() - halfWindowMs);
-    loud = isLoud;
-    await new Promise(res => setTimeout(res, 2));
-  }
+    new MediaStream(window.avatarClient.remoteStream.getAudioTracks())).connect(node);
+  node.connect(ctx.destination);  // pulled by the graph; it outputs silence
+  await new Promise(res => setTimeout(res, seconds * 1000));
   running = false;
   await ctx.close();
   return { flashes, beeps };

@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.conftest import LaunchBrowser, open_page, record_figures, wait_state
 from tests.browser.flashes import flash_and_beep, pair_onsets
-from tests.browser.probes import FLASHES_AND_BEEPS
+from tests.browser.probes import FLASHES_AND_BEEPS, VIDEO_STATS
 from tests.conftest import MakeSystem, page_url, wait_until
 
 WATCH_S = 18.0
@@ -44,7 +44,9 @@ async def test_flash_and_beep_with_one_timestamp_are_seen_and_heard_together(
     system.bridge.on("frame-sent", lambda event: event.repeat or sent.add(event.timestamp))
     feeder = asyncio.create_task(flash_and_beep(system, lag_ms, stop, ahead_ms, pushed))
     try:
+        before = await page.evaluate(VIDEO_STATS)
         seen = await page.evaluate(FLASHES_AND_BEEPS, WATCH_S)
+        after = await page.evaluate(VIDEO_STATS)
         with contextlib.suppress(AssertionError):  # the last flash may be on its way
             await wait_until(lambda: set(pushed) <= sent, 2)
     finally:
@@ -57,7 +59,9 @@ async def test_flash_and_beep_with_one_timestamp_are_seen_and_heard_together(
     record_figures(f"lip-sync-{case}", {
         "audio_minus_video_ms": [round(offset, 1) for _, offset in pairs],
         "settled_abs_p50_ms": float(np.median(np.abs(settled))) if settled else None,
-        "settled_abs_p90_ms": p90})
+        "settled_abs_p90_ms": p90, "flashes_sent": len(pushed),
+        "flashes_seen": len(seen["flashes"]),
+        "page_video": {k: round(after[k] - before[k], 3) for k in after}})
     # Every flash was sent (the wait above): one the page did not show is a frame Chromium
     # dropped, which a loaded machine does (6 of 17 were, once, in a full run).
     assert len(pushed) >= WATCH_S - 2, f"expected ~{WATCH_S:.0f} flashes pushed, got {pushed}"
