@@ -50,10 +50,6 @@ class PixelRing:
         self._slots = [_Slot() for _ in range(slots)]
         self._next = 0
 
-    @property
-    def slots(self) -> int:
-        return len(self._slots)
-
     def store(self, pixels: np.ndarray) -> Stored:
         """Copy ``pixels`` into the next slot."""
         slot = self._slots[self._next]

@@ -155,10 +155,9 @@ class Peer(EventEmitter):
         ice = None if candidate.text is None else parse_candidate(candidate)
         if ice is not None:
             self._check_section(candidate)
-        if ice is not None and not allows_remote(candidate.text or "",
-                                                 self._config.ice_host_addresses):
-            log.debug("peer %s: skipping candidate outside our host addresses", self.id)
-            return
+            if not allows_remote(candidate.text or "", self._config.ice_host_addresses):
+                log.debug("peer %s: skipping candidate outside our host addresses", self.id)
+                return
         if self.state is PeerState.NEGOTIATING:
             self._early_candidates.append(ice)
         elif self._pc is not None and self.state in (PeerState.ANSWERED, PeerState.CONNECTED):

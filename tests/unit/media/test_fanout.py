@@ -1,14 +1,7 @@
 from __future__ import annotations
 
 from avatar_streaming.media.fanout import Broadcast, Payload
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.frames: list[list[Payload]] = []
-
-    def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
-        self.frames.append(payloads)
+from tests.unit.media.viewers import Recorder
 
 
 class Broken:

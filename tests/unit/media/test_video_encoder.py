@@ -14,16 +14,9 @@ from avatar_streaming.media.fanout import Broadcast, Payload
 from avatar_streaming.media.sources import VideoSource
 from avatar_streaming.media.video import Picture
 from tests.conftest import wait_until
+from tests.unit.media.viewers import Recorder
 
 SIZE = 64
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.frames: list[list[Payload]] = []
-
-    def send_frame(self, payloads: list[Payload], send_time_ntp: int, media_ntp: int) -> None:
-        self.frames.append(payloads)
 
 
 class Clock:
